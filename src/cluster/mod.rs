@@ -1,0 +1,4 @@
+//! Clustering methods.
+pub mod dbscan;
+pub mod hdbscan;
+pub mod kmeans;

@@ -1,0 +1,244 @@
+//! CSV and TSV: the delimiter is sniffed (`,` `;` tab `|`), a UTF-8 byte-order mark is
+//! skipped, and a field that is not valid UTF-8 is read as Latin-1 (counted in the report's
+//! notes). Quoted fields may hold delimiters, quotes and line breaks.
+
+use std::fs::File;
+use std::io::{BufReader, Read as _, Seek as _, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use super::{Format, ImportError, Rec, Source};
+
+pub(crate) struct CsvSource {
+    path: PathBuf,
+    reader: csv::Reader<BufReader<File>>,
+    record: csv::ByteRecord,
+    headers: Vec<String>,
+    hxl: Option<Vec<String>>,
+    /// A record read while looking for the HXL row, to hand out first.
+    pending: Option<Rec>,
+    delimiter: u8,
+    rows: u32,
+    latin1_fields: u64,
+    len: u64,
+    bom: bool,
+}
+
+const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
+
+/// Picks the delimiter that splits the first lines into the same number of fields, most
+/// fields first. Counting skips quoted text.
+pub fn sniff_delimiter(head: &[u8]) -> u8 {
+    let mut lines: Vec<[usize; 4]> = Vec::new();
+    let mut counts = [0usize; 4];
+    let mut in_quotes = false;
+    for &b in head {
+        if b == b'"' {
+            in_quotes = !in_quotes;
+        } else if !in_quotes && b == b'\n' {
+            lines.push(counts);
+            counts = [0; 4];
+            if lines.len() == 30 {
+                break;
+            }
+        } else if !in_quotes && let Some(k) = CANDIDATES.iter().position(|&c| c == b) {
+            counts[k] += 1;
+        }
+    }
+    if lines.len() < 30 && counts.iter().any(|&c| c > 0) {
+        lines.push(counts);
+    }
+    let Some(first) = lines.first() else {
+        return b',';
+    };
+    let mut best = (0usize, 0usize, b',');
+    for k in 0..4 {
+        let n = first[k];
+        if n == 0 {
+            continue;
+        }
+        let agree = lines.iter().filter(|l| l[k] == n).count();
+        if (agree, n) > (best.0, best.1) {
+            best = (agree, n, CANDIDATES[k]);
+        }
+    }
+    best.2
+}
+
+fn decode(bytes: &[u8], latin1: &mut u64, out: &mut Rec) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => out.push(s),
+        Err(_) => {
+            *latin1 += 1;
+            let s: String = bytes.iter().map(|&b| b as char).collect();
+            out.push(&s);
+        }
+    }
+}
+
+impl CsvSource {
+    pub fn open(path: &Path) -> Result<Self, ImportError> {
+        let io = |e: std::io::Error| ImportError::file(path, format!("cannot read: {e}"));
+        let mut f = File::open(path).map_err(io)?;
+        let len = f.metadata().map_err(io)?.len();
+        let mut head = vec![0u8; 64 * 1024];
+        let mut n = 0;
+        while n < head.len() {
+            let k = f.read(&mut head[n..]).map_err(io)?;
+            if k == 0 {
+                break;
+            }
+            n += k;
+        }
+        head.truncate(n);
+        let bom = head.starts_with(&[0xEF, 0xBB, 0xBF]);
+        let body = if bom { &head[3..] } else { &head[..] };
+        if body.iter().take(8192).any(|&b| b == 0) {
+            return Err(ImportError::file(
+                path,
+                "is not a text file (it has NUL bytes); give a CSV, TSV, XLSX or GeoJSON file",
+            ));
+        }
+        let delimiter = sniff_delimiter(body);
+        f.seek(SeekFrom::Start(if bom { 3 } else { 0 })).map_err(io)?;
+        let reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(BufReader::with_capacity(256 * 1024, f));
+        let mut s = Self {
+            path: path.to_path_buf(),
+            reader,
+            record: csv::ByteRecord::new(),
+            headers: Vec::new(),
+            hxl: None,
+            pending: None,
+            delimiter,
+            rows: 0,
+            latin1_fields: 0,
+            len,
+            bom,
+        };
+        let mut header = Rec::default();
+        if !s.read(&mut header)? {
+            return Err(ImportError::file(path, "is empty; expected a header row and household records"));
+        }
+        s.headers = unique_headers((0..header.len()).map(|i| header.get(i).trim().to_string()));
+        // HXL: a row of hashtags right under the header is part of the header.
+        let mut second = Rec::default();
+        if s.read(&mut second)? {
+            let cells: Vec<&str> = (0..second.len()).map(|i| second.get(i).trim()).collect();
+            let tagged = cells.iter().filter(|c| !c.is_empty()).all(|c| c.starts_with('#'))
+                && cells.iter().any(|c| c.starts_with('#'));
+            if tagged {
+                s.hxl = Some(cells.iter().map(|c| c.to_string()).collect());
+            } else {
+                s.rows = 1;
+                second.row = 1;
+                s.pending = Some(second);
+            }
+        }
+        Ok(s)
+    }
+
+    fn read(&mut self, rec: &mut Rec) -> Result<bool, ImportError> {
+        rec.clear();
+        match self.reader.read_byte_record(&mut self.record) {
+            Ok(false) => Ok(false),
+            Ok(true) => {
+                rec.line = self.record.position().map_or(0, |p| p.line());
+                for field in self.record.iter() {
+                    decode(field, &mut self.latin1_fields, rec);
+                }
+                Ok(true)
+            }
+            Err(e) => {
+                let (line, column) = match e.position() {
+                    Some(p) => (p.line(), 1),
+                    None => (0, 0),
+                };
+                Err(ImportError::At { path: self.path.clone(), line, column, problem: format!("cannot parse: {e}") })
+            }
+        }
+    }
+}
+
+/// Blank header names become `column_N`; a repeated name gets `_2`, `_3`…
+pub(crate) fn unique_headers(names: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, n) in names.enumerate() {
+        let base = if n.is_empty() { format!("column_{}", i + 1) } else { n };
+        let mut name = base.clone();
+        let mut k = 2;
+        while out.contains(&name) {
+            name = format!("{base}_{k}");
+            k += 1;
+        }
+        out.push(name);
+    }
+    out
+}
+
+impl Source for CsvSource {
+    fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    fn hxl(&self) -> Option<&[String]> {
+        self.hxl.as_deref()
+    }
+
+    fn next(&mut self, rec: &mut Rec) -> Result<bool, ImportError> {
+        if let Some(p) = self.pending.take() {
+            *rec = p;
+            return Ok(true);
+        }
+        if !self.read(rec)? {
+            return Ok(false);
+        }
+        self.rows += 1;
+        rec.row = self.rows;
+        Ok(true)
+    }
+
+    fn progress(&self) -> (u64, u64) {
+        (self.reader.position().byte(), self.len)
+    }
+
+    fn format(&self) -> Format {
+        Format::Csv { delimiter: self.delimiter as char }
+    }
+
+    fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if self.bom {
+            notes.push("UTF-8 with a byte-order mark".to_string());
+        }
+        if self.latin1_fields > 0 {
+            notes.push(format!(
+                "{} fields were not valid UTF-8 and were read as Latin-1 (ISO-8859-1); save the file as UTF-8 to be sure",
+                self.latin1_fields
+            ));
+        }
+        notes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_common_delimiters() {
+        assert_eq!(sniff_delimiter(b"a,b,c\n1,2,3\n"), b',');
+        assert_eq!(sniff_delimiter(b"a;b;c\n1,5;2,5;3\n"), b';');
+        assert_eq!(sniff_delimiter(b"a\tb\n1\t2\n"), b'\t');
+        assert_eq!(sniff_delimiter(b"\"x,y\";b\n\"1,2\";3\n"), b';');
+        assert_eq!(sniff_delimiter(b"single\n1\n"), b',');
+    }
+
+    #[test]
+    fn unique_header_names() {
+        let h = unique_headers(["a", "", "a", "a"].iter().map(|s| s.to_string()));
+        assert_eq!(h, ["a", "column_2", "a_2", "a_3"]);
+    }
+}

@@ -1,0 +1,730 @@
+//! Import: from a survey file to validated households and an import report.
+//!
+//! This module owns reading CSV/TSV ([`csv`](self::csv)), spreadsheets ([`xlsx`]) and GeoJSON
+//! ([`geojson`](self::geojson)) into one shape, [`Households`]: coordinates, the 1-based input
+//! record number, and the raw text of every kept column, in input order. Detection of the
+//! coordinate, id and accuracy columns lives in [`columns`]; row checks and the flags that need
+//! the whole data set (outliers, swaps, duplicate coordinates) in [`validate`].
+//!
+//! Every record either becomes a household or a reject in the [`ImportReport`] with its line,
+//! column and reason; suspicious but possible records are kept and flagged. Nothing is dropped
+//! silently. A problem with the file as a whole is an [`ImportError`] naming the file.
+
+pub mod columns;
+pub mod csv;
+pub mod geojson;
+pub mod validate;
+pub mod xlsx;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::progress::{Cancelled, Progress};
+use columns::Detected;
+
+/// How the user wants the file read. Part of the saved analysis.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ImportOptions {
+    /// Latitude column name (overrides detection). For a geopoint or WKT column, name it here
+    /// and in `lon_column` alike.
+    pub lat_column: Option<String>,
+    /// Longitude column name (overrides detection).
+    pub lon_column: Option<String>,
+    /// Household id column (overrides detection). Ids are text: `00501` stays `00501`.
+    pub id_column: Option<String>,
+    /// Spreadsheet sheet name (default: the first sheet).
+    pub sheet: Option<String>,
+    /// GPS accuracy worse than this many metres is flagged (kept, but reported).
+    pub accuracy_cutoff_m: Option<f64>,
+}
+
+/// Which columns to keep the text of. The CLI's `cluster` keeps only what it needs, so a
+/// national file stays small in memory.
+#[derive(Debug, Clone, Default)]
+pub enum Keep {
+    #[default]
+    All,
+    /// Only these columns (by name), plus the id column.
+    Only(Vec<String>),
+}
+
+/// The file format, as detected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Format {
+    Csv { delimiter: char },
+    Spreadsheet { sheet: String },
+    Geojson,
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Format::Csv { delimiter: '\t' } => write!(f, "TSV (tab-delimited)"),
+            Format::Csv { delimiter } => write!(f, "CSV (delimiter {delimiter:?})"),
+            Format::Spreadsheet { sheet } => write!(f, "spreadsheet, sheet {sheet:?}"),
+            Format::Geojson => write!(f, "GeoJSON"),
+        }
+    }
+}
+
+/// The inferred type of an attribute column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnKind {
+    Number,
+    Bool,
+    Category,
+    Text,
+    Empty,
+}
+
+/// What a column is used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Latitude,
+    Longitude,
+    Geopoint,
+    Wkt,
+    Id,
+    Accuracy,
+    Attribute,
+}
+
+/// One kept column.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ColumnInfo {
+    pub name: String,
+    /// 1-based column number in the input.
+    pub number: usize,
+    pub kind: ColumnKind,
+    pub role: Role,
+    /// Non-empty values among accepted households.
+    pub non_empty: usize,
+    /// Distinct values, counted up to 1,000.
+    pub distinct: usize,
+}
+
+/// Raw text of the kept columns of every household, in one arena (no allocation per cell).
+#[derive(Debug, Clone, Default)]
+pub struct Cells {
+    n_cols: usize,
+    text: String,
+    /// End offset of each cell, relative to its row's start.
+    ends: Vec<u32>,
+    row_start: Vec<usize>,
+}
+
+impl Cells {
+    fn new(n_cols: usize) -> Self {
+        Self { n_cols, ..Default::default() }
+    }
+
+    fn push_row<'a>(&mut self, cells: impl Iterator<Item = &'a str>) {
+        let start = self.text.len();
+        self.row_start.push(start);
+        let mut n = 0;
+        for c in cells {
+            self.text.push_str(c);
+            self.ends.push((self.text.len() - start) as u32);
+            n += 1;
+        }
+        debug_assert_eq!(n, self.n_cols);
+    }
+
+    /// The text of cell `col` of household `i`.
+    #[inline]
+    pub fn get(&self, i: usize, col: usize) -> &str {
+        let base = i * self.n_cols;
+        let row = self.row_start[i];
+        let end = self.ends[base + col] as usize;
+        let begin = if col == 0 { 0 } else { self.ends[base + col - 1] as usize };
+        &self.text[row + begin..row + end]
+    }
+
+    fn shrink(&mut self) {
+        self.text.shrink_to_fit();
+        self.ends.shrink_to_fit();
+        self.row_start.shrink_to_fit();
+    }
+}
+
+/// Accepted households, in input order. Columns are parallel vectors.
+#[derive(Debug, Clone, Default)]
+pub struct Households {
+    pub path: PathBuf,
+    pub format: Option<Format>,
+    /// 1-based record number in the input (header excluded; GeoJSON: feature number).
+    pub row: Vec<u32>,
+    /// Line in the file (spreadsheet: sheet row; GeoJSON: 0, unknown).
+    pub line: Vec<u32>,
+    pub lat_deg: Vec<f64>,
+    pub lon_deg: Vec<f64>,
+    /// GPS accuracy in metres, when the file has it (NaN where a household has none).
+    pub accuracy_m: Option<Vec<f32>>,
+    /// Kept columns, in input order.
+    pub columns: Vec<ColumnInfo>,
+    /// Index into `columns` of the id column.
+    pub id_column: Option<usize>,
+    pub cells: Cells,
+}
+
+impl Households {
+    pub fn len(&self) -> usize {
+        self.row.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.row.is_empty()
+    }
+
+    /// Index of the kept column with this name (exact, then case-insensitive).
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.columns
+            .iter()
+            .position(|c| c.name == name)
+            .or_else(|| self.columns.iter().position(|c| c.name.eq_ignore_ascii_case(name)))
+    }
+
+    /// Text of the id of household `i` (empty when the file has no id column).
+    pub fn id(&self, i: usize) -> &str {
+        match self.id_column {
+            Some(c) => self.cells.get(i, c),
+            None => "",
+        }
+    }
+
+    /// Text of cell `col` of household `i`.
+    pub fn text(&self, i: usize, col: usize) -> &str {
+        self.cells.get(i, col)
+    }
+
+    /// Numeric values of a column; `None` where empty or not a number.
+    pub fn numbers(&self, col: usize) -> Vec<Option<f64>> {
+        (0..self.len()).map(|i| validate::parse_number(self.cells.get(i, col)).ok().flatten()).collect()
+    }
+
+    /// Unit vectors of every household.
+    pub fn xyz(&self) -> Vec<crate::sphere::Xyz> {
+        use rayon::prelude::*;
+        self.lon_deg
+            .par_iter()
+            .zip(self.lat_deg.par_iter())
+            .map(|(&lon, &lat)| crate::sphere::xyz_from_lonlat(lon, lat))
+            .collect()
+    }
+}
+
+/// Why a record was rejected or flagged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IssueKind {
+    // Rejects
+    MissingCoordinate,
+    NotANumber,
+    DecimalComma,
+    LatitudeOutOfRange,
+    LongitudeOutOfRange,
+    ZeroZero,
+    DuplicateId,
+    TooManyFields,
+    UnsupportedGeometry,
+    MissingGeometry,
+    // Flags (kept)
+    ProbableSwap,
+    FarOutlier,
+    DuplicateCoordinates,
+    ImpreciseGps,
+    ShortRow,
+}
+
+impl IssueKind {
+    pub fn is_reject(self) -> bool {
+        !matches!(
+            self,
+            IssueKind::ProbableSwap
+                | IssueKind::FarOutlier
+                | IssueKind::DuplicateCoordinates
+                | IssueKind::ImpreciseGps
+                | IssueKind::ShortRow
+        )
+    }
+}
+
+/// One rejected or flagged record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Issue {
+    pub kind: IssueKind,
+    /// 1-based record number (header excluded; GeoJSON: feature number).
+    pub row: u32,
+    /// Line in the file (spreadsheet: sheet row); absent for GeoJSON.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// 1-based column number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub message: String,
+}
+
+impl Issue {
+    /// `file:line:column: message`, as compilers print it.
+    pub fn located(&self, path: &Path) -> String {
+        let mut s = path.display().to_string();
+        match self.line {
+            Some(l) => {
+                s += &format!(":{l}");
+                if let Some(c) = self.column {
+                    s += &format!(":{c}");
+                }
+            }
+            None => s += &format!(": feature {}", self.row),
+        }
+        format!("{s}: {}", self.message)
+    }
+}
+
+/// Summary of the GPS accuracy column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccuracySummary {
+    pub column: String,
+    pub households_with_value: usize,
+    pub min_m: f64,
+    pub median_m: f64,
+    pub p90_m: f64,
+    pub max_m: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cutoff_m: Option<f64>,
+    pub over_cutoff: usize,
+}
+
+/// Everything the import learnt: counts, detected columns, every reject and flag.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImportReport {
+    pub path: PathBuf,
+    pub format: Format,
+    pub records: usize,
+    pub accepted: usize,
+    pub rejected: usize,
+    pub flagged: usize,
+    /// How coordinates were found, in words.
+    pub coordinates: String,
+    pub id_column: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<AccuracySummary>,
+    pub columns: Vec<ColumnInfo>,
+    /// Things the user should know that are not about one record.
+    pub notes: Vec<String>,
+    pub rejects: Vec<Issue>,
+    pub flags: Vec<Issue>,
+}
+
+impl ImportReport {
+    /// Counts of rejects and flags by kind, in a fixed order.
+    pub fn counts_by_kind(&self) -> Vec<(IssueKind, usize)> {
+        let mut m: FxHashMap<IssueKind, usize> = FxHashMap::default();
+        for i in self.rejects.iter().chain(&self.flags) {
+            *m.entry(i.kind).or_default() += 1;
+        }
+        let mut v: Vec<_> = m.into_iter().collect();
+        v.sort_by_key(|(k, _)| *k as u8);
+        v
+    }
+}
+
+/// A problem with the file as a whole: nothing was imported.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{path}: {problem}")]
+    File { path: PathBuf, problem: String },
+    #[error("{path}:{line}:{column}: {problem}")]
+    At { path: PathBuf, line: u64, column: u64, problem: String },
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl From<Cancelled> for ImportError {
+    fn from(_: Cancelled) -> Self {
+        ImportError::Cancelled
+    }
+}
+
+impl ImportError {
+    pub(crate) fn file(path: &Path, problem: impl Into<String>) -> Self {
+        ImportError::File { path: path.to_path_buf(), problem: problem.into() }
+    }
+}
+
+/// One input record as a reader delivers it: the text of every field in one buffer.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Rec {
+    pub text: String,
+    pub ends: Vec<usize>,
+    /// Line in the file, or 0 when unknown.
+    pub line: u64,
+    pub row: u32,
+    /// GeoJSON: the point's lon/lat, or why there is none.
+    pub geometry: Option<Result<(f64, f64), (IssueKind, String)>>,
+}
+
+impl Rec {
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+        self.geometry = None;
+    }
+    pub fn push(&mut self, s: &str) {
+        self.text.push_str(s);
+        self.ends.push(self.text.len());
+    }
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+    pub fn get(&self, i: usize) -> &str {
+        if i >= self.ends.len() {
+            return "";
+        }
+        let b = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[b..self.ends[i]]
+    }
+}
+
+/// A reader of one format: headers first, then records.
+pub(crate) trait Source {
+    fn headers(&self) -> &[String];
+    /// The HXL hashtag row, when the row under the header holds one.
+    fn hxl(&self) -> Option<&[String]> {
+        None
+    }
+    /// Fills `rec` with the next record; `Ok(false)` at the end.
+    fn next(&mut self, rec: &mut Rec) -> Result<bool, ImportError>;
+    /// Fraction of the input read so far, for progress.
+    fn progress(&self) -> (u64, u64);
+    fn format(&self) -> Format;
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Reads, validates and reports on a survey file.
+///
+/// Rows with problems are rejected into the report; the file as a whole failing (missing,
+/// unreadable, no coordinates) is an error naming the file.
+pub fn import(
+    path: &Path,
+    opts: &ImportOptions,
+    keep: &Keep,
+    progress: &Progress,
+) -> Result<(Households, ImportReport), ImportError> {
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ImportError::file(path, "no such file; check the path"),
+        _ => ImportError::file(path, format!("cannot read: {e}")),
+    })?;
+    if meta.is_dir() {
+        return Err(ImportError::file(path, "is a directory; give a CSV, TSV, XLSX or GeoJSON file"));
+    }
+    if meta.len() == 0 {
+        return Err(ImportError::file(path, "is empty; expected a header row and household records"));
+    }
+    progress.stage("import", meta.len());
+    let mut source: Box<dyn Source> = match sniff_kind(path)? {
+        Kind::Csv => Box::new(csv::CsvSource::open(path)?),
+        Kind::Spreadsheet => Box::new(xlsx::SheetSource::open(path, opts.sheet.as_deref())?),
+        Kind::Geojson => Box::new(geojson::GeojsonSource::open(path)?),
+    };
+    read_all(path, source.as_mut(), opts, keep, progress, meta.len())
+}
+
+enum Kind {
+    Csv,
+    Spreadsheet,
+    Geojson,
+}
+
+fn sniff_kind(path: &Path) -> Result<Kind, ImportError> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    match ext.as_str() {
+        "csv" | "tsv" | "tab" | "txt" => return Ok(Kind::Csv),
+        "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => return Ok(Kind::Spreadsheet),
+        "geojson" | "json" => return Ok(Kind::Geojson),
+        _ => {}
+    }
+    use std::io::Read as _;
+    let mut head = [0u8; 512];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .map_err(|e| ImportError::file(path, format!("cannot read: {e}")))?;
+    let head = &head[..n];
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        return Ok(Kind::Spreadsheet);
+    }
+    let first = head.iter().find(|b| !b.is_ascii_whitespace() && **b != 0xEF && **b != 0xBB && **b != 0xBF);
+    if first == Some(&b'{') {
+        return Ok(Kind::Geojson);
+    }
+    Ok(Kind::Csv)
+}
+
+fn read_all(
+    path: &Path,
+    source: &mut dyn Source,
+    opts: &ImportOptions,
+    keep: &Keep,
+    progress: &Progress,
+    file_len: u64,
+) -> Result<(Households, ImportReport), ImportError> {
+    let headers = source.headers().to_vec();
+    // A sample of records lets detection look at values (geopoint strings, WKT).
+    let mut sample: Vec<Rec> = Vec::new();
+    let mut rec = Rec::default();
+    while sample.len() < 200 && source.next(&mut rec)? {
+        sample.push(rec.clone());
+    }
+    let is_geojson = matches!(source.format(), Format::Geojson);
+    let detected = columns::detect(path, &headers, source.hxl(), &sample, opts, is_geojson)?;
+
+    let keep_cols: Vec<usize> = (0..headers.len())
+        .filter(|&c| match keep {
+            Keep::All => true,
+            Keep::Only(names) => {
+                Some(c) == detected.id || names.iter().any(|n| n == &headers[c] || n.eq_ignore_ascii_case(&headers[c]))
+            }
+        })
+        .collect();
+
+    let mut b = Builder::new(path, &headers, &detected, keep_cols, opts, is_geojson);
+    b.out.cells.text.reserve((file_len as usize).min(1 << 34));
+    for r in &sample {
+        b.push(r);
+    }
+    drop(sample);
+    let mut n = 0u64;
+    while source.next(&mut rec)? {
+        b.push(&rec);
+        n += 1;
+        if n.is_multiple_of(65_536) {
+            progress.check()?;
+            progress.set(source.progress().0);
+        }
+    }
+    progress.set(file_len);
+    progress.check()?;
+    let mut notes = source.notes();
+    notes.extend(detected.notes.iter().cloned());
+    b.finish(source.format(), notes, progress)
+}
+
+/// Turns records into households, one at a time.
+struct Builder<'a> {
+    path: &'a Path,
+    headers: &'a [String],
+    det: &'a Detected,
+    keep_cols: Vec<usize>,
+    out: Households,
+    rejects: Vec<Issue>,
+    flags: Vec<Issue>,
+    records: usize,
+    /// Hash of an id → first household index with it.
+    ids: FxHashMap<u64, u32>,
+    geojson: bool,
+    accuracy_cutoff_m: Option<f64>,
+    /// Index of the id column among the kept ones.
+    id_kept: Option<usize>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(
+        path: &'a Path,
+        headers: &'a [String],
+        det: &'a Detected,
+        keep_cols: Vec<usize>,
+        opts: &ImportOptions,
+        geojson: bool,
+    ) -> Self {
+        let out = Households {
+            path: path.to_path_buf(),
+            accuracy_m: det.accuracy.map(|_| Vec::new()),
+            cells: Cells::new(keep_cols.len()),
+            ..Default::default()
+        };
+        let id_kept = det.id.and_then(|id| keep_cols.iter().position(|&c| c == id));
+        Self {
+            id_kept,
+            path,
+            headers,
+            det,
+            keep_cols,
+            out,
+            rejects: Vec::new(),
+            flags: Vec::new(),
+            records: 0,
+            ids: FxHashMap::default(),
+            geojson,
+            accuracy_cutoff_m: opts.accuracy_cutoff_m,
+        }
+    }
+
+    fn issue(&self, rec: &Rec, kind: IssueKind, column: Option<usize>, message: String) -> Issue {
+        Issue {
+            kind,
+            row: rec.row,
+            line: (!self.geojson).then_some(rec.line as u32),
+            column: column.map(|c| c + 1),
+            column_name: column.and_then(|c| self.headers.get(c).cloned()),
+            id: self.det.id.map(|c| rec.get(c).to_string()).filter(|s| !s.is_empty()),
+            message,
+        }
+    }
+
+    fn push(&mut self, rec: &Rec) {
+        self.records += 1;
+        if rec.len() > self.headers.len() && !self.geojson {
+            let msg = format!(
+                "has {} fields but the header has {}; is there an unquoted delimiter in a field?",
+                rec.len(),
+                self.headers.len()
+            );
+            let issue = self.issue(rec, IssueKind::TooManyFields, Some(self.headers.len()), msg);
+            self.rejects.push(issue);
+            return;
+        }
+        let coords = match &rec.geometry {
+            Some(Ok((lon, lat))) => validate::check_lat_lon(*lat, *lon)
+                .map(|()| (*lat, *lon, None))
+                .map_err(|(kind, msg)| (kind, None, msg)),
+            Some(Err((kind, msg))) => Err((*kind, None, msg.clone())),
+            None => validate::coordinates(&self.det.coords, rec),
+        };
+        let (lat, lon, geo_acc) = match coords {
+            Ok(c) => c,
+            Err((kind, col, msg)) => {
+                let issue = self.issue(rec, kind, col, msg);
+                self.rejects.push(issue);
+                return;
+            }
+        };
+        if let Some(idc) = self.det.id {
+            let id = rec.get(idc).trim();
+            if !id.is_empty() {
+                let h = hash_str(id);
+                if let Some(&first) = self.ids.get(&h) {
+                    let first_id = self.out.cells.get(first as usize, self.id_kept.unwrap_or(0));
+                    if first_id.trim() == id {
+                        let msg = format!(
+                            "duplicate id {id:?}: already used on line {}; the first one is kept",
+                            self.out.line[first as usize]
+                        );
+                        let issue = self.issue(rec, IssueKind::DuplicateId, Some(idc), msg);
+                        self.rejects.push(issue);
+                        return;
+                    }
+                } else {
+                    self.ids.insert(h, self.out.row.len() as u32);
+                }
+            }
+        }
+        if rec.len() < self.headers.len() && !self.geojson {
+            let msg = format!(
+                "has {} fields but the header has {}; the missing ones are read as empty",
+                rec.len(),
+                self.headers.len()
+            );
+            let issue = self.issue(rec, IssueKind::ShortRow, None, msg);
+            self.flags.push(issue);
+        }
+        let acc = geo_acc.or_else(|| self.det.accuracy.and_then(|c| validate::parse_number(rec.get(c)).ok().flatten()));
+        if let Some(a) = &mut self.out.accuracy_m {
+            a.push(acc.map_or(f32::NAN, |v| v as f32));
+        }
+        if let (Some(a), Some(cut)) = (acc, self.accuracy_cutoff_m)
+            && a > cut
+        {
+            let msg = format!("GPS accuracy {a} m is worse than the cutoff of {cut} m");
+            let issue = self.issue(rec, IssueKind::ImpreciseGps, self.det.accuracy, msg);
+            self.flags.push(issue);
+        }
+        self.out.row.push(rec.row);
+        self.out.line.push(rec.line as u32);
+        self.out.lat_deg.push(lat);
+        self.out.lon_deg.push(lon);
+        self.out.cells.push_row(self.keep_cols.iter().map(|&c| rec.get(c)));
+    }
+
+    fn finish(
+        mut self,
+        format: Format,
+        mut notes: Vec<String>,
+        progress: &Progress,
+    ) -> Result<(Households, ImportReport), ImportError> {
+        drop(std::mem::take(&mut self.ids));
+        self.out.cells.shrink();
+        self.out.format = Some(format.clone());
+        // Columns: the kept ones, typed.
+        progress.stage("validate", self.keep_cols.len() as u64);
+        let mut columns = Vec::with_capacity(self.keep_cols.len());
+        for (k, &c) in self.keep_cols.iter().enumerate() {
+            let role = self.det.role(c);
+            let (kind, non_empty, distinct) = validate::infer_kind(&self.out.cells, k, self.out.len());
+            columns.push(ColumnInfo { name: self.headers[c].clone(), number: c + 1, kind, role, non_empty, distinct });
+            progress.set(k as u64 + 1);
+        }
+        self.out.id_column = self.det.id.and_then(|id| self.keep_cols.iter().position(|&c| c == id));
+        self.out.columns = columns;
+        let mut flags = self.flags;
+        validate::whole_set_flags(&self.out, self.path, &mut flags, &mut notes);
+        flags.sort_by_key(|f| (f.row, f.kind as u8));
+        let accuracy =
+            self.det.accuracy_name.as_ref().and_then(|name| {
+                validate::accuracy_summary(name, self.out.accuracy_m.as_deref()?, self.accuracy_cutoff_m)
+            });
+        if self.out.is_empty() {
+            let why = match self.rejects.first() {
+                Some(first) => format!(
+                    "no household has usable coordinates ({} records rejected; the first: {})",
+                    self.rejects.len(),
+                    first.located(self.path)
+                ),
+                None => "has a header but no household records".to_string(),
+            };
+            return Err(ImportError::file(self.path, why));
+        }
+        let flagged = {
+            let mut rows: Vec<u32> = flags.iter().map(|f| f.row).collect();
+            rows.dedup();
+            rows.len()
+        };
+        let report = ImportReport {
+            path: self.path.to_path_buf(),
+            format,
+            records: self.records,
+            accepted: self.out.len(),
+            rejected: self.rejects.len(),
+            flagged,
+            coordinates: self.det.describe(self.headers),
+            id_column: self.det.id.map(|c| self.headers[c].clone()),
+            accuracy,
+            columns: self.out.columns.clone(),
+            notes,
+            rejects: self.rejects,
+            flags,
+        };
+        Ok((self.out, report))
+    }
+}
+
+fn hash_str(s: &str) -> u64 {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut h = rustc_hash::FxHasher::default();
+    s.hash(&mut h);
+    // FxHash is weak in its low bits for short strings; mix once more.
+    let x = h.finish();
+    (x ^ (x >> 29)).wrapping_mul(0xbf58_476d_1ce4_e5b9)
+}
