@@ -8,13 +8,18 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::analysis::{self, Analysis, Candidates, ClusterConfig};
+use crate::cluster::Method;
 use crate::data::{self, ImportOptions, Keep};
+use crate::export::{self, atomic};
+use crate::need::Selection;
 use crate::progress::Progress;
 
 #[derive(Parser, Debug)]
 #[command(
     name = "needmap",
     version,
+    args_conflicts_with_subcommands = true,
     about = "Find, rank and map critical-need zones in household survey data",
     long_about = "Find, rank and map critical-need zones in household survey data.\n\n\
                   With no subcommand, needmap opens the desktop app (FILE opens it on a file).\n\
@@ -23,10 +28,60 @@ use crate::progress::Progress;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Open the app on this survey file.
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Run the whole pipeline: need index, critical households, clusters, ranked zones.
+    /// Writes DIR/zones.geojson, households.csv, zones.csv, report.json and analysis.toml
+    /// (rerun with --analysis DIR/analysis.toml for the same outputs).
+    Run {
+        /// A CSV/TSV, XLSX or GeoJSON file of households.
+        input: PathBuf,
+        /// Output directory (created; refused if it exists, unless --force).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Settings from an analysis file (e.g. a previous run's analysis.toml). Flags given
+        /// here override it.
+        #[arg(long, value_name = "A.toml")]
+        analysis: Option<PathBuf>,
+        /// Replace DIR if it exists.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        import: ImportArgs,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Critical households: the top PERCENT by need score (default 30).
+        #[arg(long, value_name = "PERCENT", conflicts_with = "min_score")]
+        top_percent: Option<f64>,
+        /// Critical households: need score at least this (0 to 1).
+        #[arg(long, value_name = "SCORE")]
+        min_score: Option<f64>,
+        /// Cluster every household, not only the critical ones.
+        #[arg(long)]
+        all_households: bool,
+    },
+    /// Cluster households and write one label per household: CSV `row,id,label`
+    /// (row = record number in the input, label -1 = noise). Rejected rows are absent and
+    /// listed on stderr.
+    Cluster {
+        /// A CSV/TSV, XLSX or GeoJSON file of households.
+        input: PathBuf,
+        /// The labels file to write.
+        #[arg(long, value_name = "LABELS.csv")]
+        out: PathBuf,
+        /// Replace the labels file if it exists.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        import: ImportArgs,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+    },
     /// Show what needmap sees in a survey file: format, coordinate columns, column types,
     /// counts, rejected and flagged rows. Writes nothing.
     Inspect {
@@ -61,7 +116,85 @@ pub struct ImportArgs {
     pub accuracy_cutoff_m: Option<f64>,
 }
 
+/// Clustering flags shared by `run` and `cluster`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ClusterArgs {
+    /// Clustering method.
+    #[arg(long, value_enum)]
+    pub method: Option<Method>,
+    /// DBSCAN radius in metres on the ground (default: suggested from the data).
+    #[arg(long, value_name = "METRES")]
+    pub eps_m: Option<f64>,
+    /// DBSCAN: households within eps, itself included, that make a household core
+    /// (default: suggested from the data).
+    #[arg(long, value_name = "N")]
+    pub min_points: Option<usize>,
+    /// DBSCAN: count people (the household size column), not households, for --min-points.
+    #[arg(long)]
+    pub weight_by_people: bool,
+    /// k-means: number of clusters.
+    #[arg(long, value_name = "K")]
+    pub k: Option<usize>,
+    /// k-means: random seed (same seed, same clusters).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// k-means: weight households by their need score.
+    #[arg(long)]
+    pub need_weighted: bool,
+    /// HDBSCAN: smallest cluster size.
+    #[arg(long, value_name = "N")]
+    pub min_cluster_size: Option<usize>,
+    /// HDBSCAN: neighbours for the core distance (default: min cluster size).
+    #[arg(long, value_name = "N")]
+    pub min_samples: Option<usize>,
+    /// Number of worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+impl ClusterArgs {
+    /// Applies the flags given over `cfg`.
+    pub fn apply(&self, cfg: &mut ClusterConfig) {
+        if let Some(m) = self.method {
+            cfg.method = m;
+        }
+        if self.eps_m.is_some() {
+            cfg.eps_m = self.eps_m;
+        }
+        if self.min_points.is_some() {
+            cfg.min_points = self.min_points;
+        }
+        cfg.weight_by_people |= self.weight_by_people;
+        if let Some(k) = self.k {
+            cfg.k = k;
+        }
+        if let Some(s) = self.seed {
+            cfg.seed = s;
+        }
+        cfg.need_weighted |= self.need_weighted;
+        if let Some(m) = self.min_cluster_size {
+            cfg.min_cluster_size = m;
+            if self.min_samples.is_none() {
+                cfg.min_samples = m;
+            }
+        }
+        if let Some(m) = self.min_samples {
+            cfg.min_samples = m;
+        }
+    }
+}
+
 impl ImportArgs {
+    /// Applies the flags given over `opts`.
+    pub fn apply(&self, opts: &mut ImportOptions) {
+        let o = self.options();
+        opts.lat_column = o.lat_column.or(opts.lat_column.take());
+        opts.lon_column = o.lon_column.or(opts.lon_column.take());
+        opts.id_column = o.id_column.or(opts.id_column.take());
+        opts.sheet = o.sheet.or(opts.sheet.take());
+        opts.accuracy_cutoff_m = o.accuracy_cutoff_m.or(opts.accuracy_cutoff_m);
+    }
+
     pub fn options(&self) -> ImportOptions {
         ImportOptions {
             lat_column: self.lat_column.clone(),
@@ -94,9 +227,129 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        None => anyhow::bail!("no subcommand given; try `needmap --help`"),
+        None => open_app(cli.file),
         Some(Command::Inspect { input, json, import }) => inspect(&input, json, &import),
+        Some(Command::Run { input, out, analysis, force, import, cluster, top_percent, min_score, all_households }) => {
+            let mut a = match &analysis {
+                Some(p) => Analysis::load(p)?,
+                None => Analysis::default(),
+            };
+            import.apply(&mut a.input.options);
+            cluster.apply(&mut a.cluster);
+            if let Some(p) = top_percent {
+                a.selection = Selection::TopPercent { percent: p };
+            }
+            if let Some(s) = min_score {
+                a.selection = Selection::Threshold { min_score: s };
+            }
+            if all_households {
+                a.cluster.households = Candidates::All;
+            }
+            with_threads(cluster.threads, || run_pipeline(&input, &out, &a, force))
+        }
+        Some(Command::Cluster { input, out, force, import, cluster }) => {
+            let mut a = Analysis::default();
+            import.apply(&mut a.input.options);
+            a.cluster.households = Candidates::All;
+            cluster.apply(&mut a.cluster);
+            with_threads(cluster.threads, || cluster_only(&input, &out, &a, force))
+        }
     }
+}
+
+fn open_app(_file: Option<PathBuf>) -> anyhow::Result<()> {
+    anyhow::bail!("the desktop app is not part of this build yet; use a subcommand, see `needmap --help`")
+}
+
+fn with_threads<T>(threads: Option<usize>, f: impl FnOnce() -> anyhow::Result<T> + Send) -> anyhow::Result<T>
+where
+    T: Send,
+{
+    match threads {
+        Some(n) => rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build()?.install(f),
+        None => f(),
+    }
+}
+
+fn run_pipeline(input: &std::path::Path, out: &std::path::Path, a: &Analysis, force: bool) -> anyhow::Result<()> {
+    atomic::check_target(out, Some(input), force)?;
+    let outcome = analysis::run(a, input, &Progress::new())?;
+    export::write_run(&outcome, input, out, force)?;
+    let r = &outcome.imported.report;
+    let critical = outcome.scored.critical.iter().filter(|&&c| c).count();
+    eprintln!(
+        "needmap: {} households ({} rejected, {} flagged), {} critical, {} clusters, {} zones → {}",
+        r.accepted,
+        r.rejected,
+        r.flagged,
+        critical,
+        outcome.clustered.clusters,
+        outcome.zones.zones.len(),
+        out.display()
+    );
+    if let Some(s) = &outcome.clustered.suggestion {
+        eprintln!("needmap: {}", s.note);
+    }
+    Ok(())
+}
+
+fn cluster_only(input: &std::path::Path, out: &std::path::Path, a: &Analysis, force: bool) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    atomic::check_target(out, Some(input), force)?;
+    let progress = Progress::new();
+    let imported = analysis::import_stage(input, &a.input, &Keep::Only(people_names()), &progress)?;
+    for r in &imported.report.rejects {
+        eprintln!("needmap: rejected: {}", r.located(input));
+    }
+    let n = imported.households.len();
+    let scored = analysis::Scored {
+        need: crate::need::NeedScore { score: vec![f64::NAN; n], indicators: Vec::new(), excluded: 0 },
+        critical: vec![true; n],
+        resolved: Default::default(),
+    };
+    let clustered = analysis::cluster_stage(&imported, &scored, &a.cluster, &progress)?;
+    if let Some(s) = &clustered.suggestion {
+        eprintln!("needmap: {}", s.note);
+    }
+    let h = &imported.households;
+    atomic::write_file(out, Some(input), force, |w| {
+        writeln!(w, "row,id,label")?;
+        let mut line = Vec::with_capacity(64);
+        for i in 0..n {
+            line.clear();
+            line.extend_from_slice(h.row[i].to_string().as_bytes());
+            line.push(b',');
+            let id = h.id(i);
+            if id.contains([',', '"', '\n', '\r']) {
+                line.push(b'"');
+                line.extend_from_slice(id.replace('"', "\"\"").as_bytes());
+                line.push(b'"');
+            } else {
+                line.extend_from_slice(id.as_bytes());
+            }
+            line.push(b',');
+            line.extend_from_slice(clustered.labels[i].to_string().as_bytes());
+            line.push(b'\n');
+            w.write_all(&line)?;
+        }
+        Ok(())
+    })?;
+    eprintln!(
+        "needmap: {} households, {} clusters, {} noise → {}",
+        n,
+        clustered.clusters,
+        clustered.noise,
+        out.display()
+    );
+    Ok(())
+}
+
+/// Columns `cluster` keeps besides the id: a people column, for --weight-by-people.
+fn people_names() -> Vec<String> {
+    ["household_size", "hh_size", "num_personas", "n_personas", "personas", "miembros", "people", "persons", "members"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }
 
 fn inspect(input: &std::path::Path, json: bool, import: &ImportArgs) -> anyhow::Result<()> {

@@ -1,11 +1,18 @@
 //! needmap: from a household survey to ranked critical-need zones.
 //!
 //! The pipeline, one module per stage:
-//! `data` (import, validate) → `sphere` (great-circle metres) → `cluster` (DBSCAN, HDBSCAN,
-//! k-means). Every long stage takes a [`progress::Progress`] handle for progress and cancel,
-//! shared by the CLI and the app.
+//! `data` (import, validate) → `sphere` (great-circle metres) → `index` (R-tree) → `need`
+//! (need index, critical selection) → `cluster` (DBSCAN, HDBSCAN, k-means) → `zones`
+//! (hulls, figures, ranking). Every long stage takes a [`progress::Progress`] handle for
+//! progress and cancel, shared by the CLI and the app.
+pub mod analysis;
 pub mod cli;
 pub mod cluster;
 pub mod data;
+pub mod export;
+pub mod index;
+pub mod need;
+pub mod plane;
 pub mod progress;
 pub mod sphere;
+pub mod zones;

@@ -31,7 +31,11 @@ impl GeojsonSource {
             path: path.to_path_buf(),
             line: e.line() as u64,
             column: e.column() as u64,
-            problem: format!("is not valid GeoJSON: {e}"),
+            problem: {
+                let msg = e.to_string();
+                let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+                format!("is not valid GeoJSON: {msg}")
+            },
         })?;
         let features: Vec<Feature> = match gj {
             GeoJson::FeatureCollection(fc) => fc.features,

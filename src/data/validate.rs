@@ -173,7 +173,7 @@ pub fn check_lat_lon(lat: f64, lon: f64) -> Result<(), (IssueKind, String)> {
 /// The type of a kept column over all households: `(kind, non-empty count, distinct count)`.
 pub(crate) fn infer_kind(cells: &Cells, col: usize, n: usize) -> (ColumnKind, usize, usize) {
     let mut non_empty = 0usize;
-    let mut numeric = true;
+    let mut not_numbers = 0usize;
     let mut boolean = true;
     let mut distinct: FxHashMap<&str, ()> = FxHashMap::default();
     for i in 0..n {
@@ -185,14 +185,17 @@ pub(crate) fn infer_kind(cells: &Cells, col: usize, n: usize) -> (ColumnKind, us
         if boolean && parse_bool(v).is_none() {
             boolean = false;
         }
-        if numeric && !matches!(parse_number(v), Ok(Some(_))) {
-            numeric = false;
+        if !matches!(parse_number(v), Ok(Some(_))) {
+            not_numbers += 1;
         }
         if distinct.len() <= 1000 {
             distinct.insert(v, ());
         }
     }
     let d = distinct.len();
+    // A column of numbers with a stray bad cell (a typo, a decimal comma) is still numeric:
+    // the bad cells read as missing and the need index reports them.
+    let numeric = not_numbers == 0 || (not_numbers * 100 <= non_empty && not_numbers < non_empty);
     let kind = if non_empty == 0 {
         ColumnKind::Empty
     } else if boolean {

@@ -1,0 +1,370 @@
+//! The whole analysis as data, and the pipeline that runs it.
+//!
+//! An [`Analysis`] holds every stage's settings; it is what `analysis.toml` stores, what the
+//! CLI builds from its flags and what the app edits. Each stage is a plain function from the
+//! previous stage's output and its own settings to a typed result, so changing a later
+//! stage's settings does not recompute the earlier ones:
+//!
+//! [`import_stage`] → [`need_stage`] → [`cluster_stage`] → [`zones_stage`]
+//!
+//! [`run`] chains them and returns the [`Outcome`], including the *resolved* analysis: the
+//! need indicators and DBSCAN parameters that were chosen automatically are written out,
+//! so running again with it reproduces the same outputs byte for byte.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cluster::dbscan::{self, DbscanParams};
+use crate::cluster::{self, Method};
+use crate::data::{self, Households, ImportError, ImportOptions, ImportReport, Keep};
+use crate::index::{self, Index};
+use crate::need::{self, NeedError, NeedParams, NeedScore, Selection};
+use crate::progress::{Cancelled, Progress};
+use crate::sphere::Xyz;
+use crate::zones::{self, ZoneInputs, ZoneParams, ZonesResult};
+
+/// Everything needed to reproduce a run, except the input file itself.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Analysis {
+    pub input: InputConfig,
+    pub need: NeedParams,
+    pub selection: Selection,
+    pub cluster: ClusterConfig,
+    pub zones: ZoneParams,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InputConfig {
+    /// The survey file this analysis was made on (informative; the CLI's INPUT wins).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    #[serde(flatten)]
+    pub options: ImportOptions,
+    /// Column with the number of people in each household (default: detected, e.g.
+    /// `household_size`, `num_personas`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub people_column: Option<String>,
+}
+
+/// Which households are clustered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Candidates {
+    /// The critical households (see `selection`).
+    #[default]
+    Critical,
+    /// Every household.
+    All,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClusterConfig {
+    pub method: Method,
+    pub households: Candidates,
+    /// DBSCAN radius in metres; absent = suggested from the k-distance knee.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eps_m: Option<f64>,
+    /// DBSCAN min points (the household itself counts); absent = suggested.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_points: Option<usize>,
+    /// DBSCAN: count people (the people column), not households, towards min points.
+    pub weight_by_people: bool,
+    /// k-means: number of clusters and seed; weight households by need.
+    pub k: usize,
+    pub seed: u64,
+    pub need_weighted: bool,
+    /// HDBSCAN: smallest cluster, and the neighbour count of the core distance.
+    pub min_cluster_size: usize,
+    pub min_samples: usize,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            method: Method::Dbscan,
+            households: Candidates::Critical,
+            eps_m: None,
+            min_points: None,
+            weight_by_people: false,
+            k: 20,
+            seed: 1,
+            need_weighted: false,
+            min_cluster_size: 10,
+            min_samples: 10,
+        }
+    }
+}
+
+impl Analysis {
+    /// Reads an analysis file, naming the file and the line on error.
+    pub fn load(path: &Path) -> Result<Self, RunError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| RunError::Analysis(format!("{}: cannot read: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|s| {
+                    let line = text[..s.start].matches('\n').count() + 1;
+                    let col = s.start - text[..s.start].rfind('\n').map_or(0, |i| i + 1) + 1;
+                    format!(":{line}:{col}")
+                })
+                .unwrap_or_default();
+            RunError::Analysis(format!("{}{at}: {}", path.display(), e.message()))
+        })
+    }
+
+    pub fn to_toml(&self) -> String {
+        let body = toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot serialise: {e}\n"));
+        format!(
+            "# needmap analysis: every setting of a run. Rerun with:\n#   needmap run INPUT --analysis analysis.toml --out DIR\n\n{body}"
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error("{0}")]
+    Analysis(String),
+    #[error("need index: {0}")]
+    Need(#[from] NeedError),
+    #[error("{0}")]
+    Cluster(String),
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl From<Cancelled> for RunError {
+    fn from(_: Cancelled) -> Self {
+        RunError::Cancelled
+    }
+}
+
+/// Households with what every later stage needs: unit vectors, the R-tree, people.
+pub struct Imported {
+    pub households: Households,
+    pub report: ImportReport,
+    pub xyz: Vec<Xyz>,
+    pub index: Index,
+    /// People per household (NaN where unknown), when there is a people column.
+    pub people: Option<Vec<f64>>,
+    pub people_column: Option<String>,
+}
+
+const PEOPLE_NAMES: &[&str] = &[
+    "household_size",
+    "hh_size",
+    "num_personas",
+    "n_personas",
+    "personas",
+    "miembros",
+    "num_miembros",
+    "tamano_hogar",
+    "people",
+    "persons",
+    "members",
+];
+
+pub fn import_stage(path: &Path, cfg: &InputConfig, keep: &Keep, progress: &Progress) -> Result<Imported, RunError> {
+    let (households, report) = data::import(path, &cfg.options, keep, progress)?;
+    progress.stage("index", households.len() as u64);
+    let xyz = households.xyz();
+    let index = Index::new(&xyz);
+    progress.check()?;
+    let people_col = match &cfg.people_column {
+        Some(name) => Some(
+            households
+                .column(name)
+                .ok_or_else(|| RunError::Analysis(format!("people column {name:?} is not in {}", path.display())))?,
+        ),
+        None => households.columns.iter().position(|c| {
+            c.kind == data::ColumnKind::Number && PEOPLE_NAMES.contains(&need::category_key(&c.name).as_str())
+        }),
+    };
+    let people = people_col.map(|c| households.numbers(c).into_iter().map(|v| v.unwrap_or(f64::NAN)).collect());
+    let people_column = people_col.map(|c| households.columns[c].name.clone());
+    Ok(Imported { households, report, xyz, index, people, people_column })
+}
+
+/// The need score and the critical households.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    pub need: NeedScore,
+    pub critical: Vec<bool>,
+    /// The indicators used (the automatic ones written out).
+    pub resolved: NeedParams,
+}
+
+pub fn need_stage(imp: &Imported, params: &NeedParams, selection: &Selection) -> Result<Scored, RunError> {
+    let need = need::need_index(&imp.households, params)?;
+    let critical = need::select(&need.score, selection);
+    let resolved = NeedParams {
+        indicators: need.indicators.iter().map(|r| r.indicator.clone()).collect(),
+        missing: params.missing,
+    };
+    Ok(Scored { need, critical, resolved })
+}
+
+/// The k-distance curve and what was suggested from it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Suggestion {
+    pub min_points: usize,
+    pub eps_m: f64,
+    /// Sorted distances (metres) to the `min_points`-th nearest candidate, on a sample.
+    #[serde(skip)]
+    pub k_distances: Vec<f64>,
+    pub note: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Clustered {
+    /// Cluster of each household; -1 for noise and for households not clustered.
+    pub labels: Vec<i32>,
+    /// Households that were clustered.
+    pub candidates: Vec<bool>,
+    pub clusters: usize,
+    pub noise: usize,
+    pub resolved: ClusterConfig,
+    pub suggestion: Option<Suggestion>,
+    /// k-means inertia (m²), when k-means ran.
+    pub inertia_m2: Option<f64>,
+}
+
+/// Suggests DBSCAN parameters for these points: min points from their number, eps from the
+/// knee of the k-distance curve.
+pub fn suggest_dbscan(points: &[Xyz], min_points: Option<usize>) -> Option<Suggestion> {
+    let m = min_points.unwrap_or_else(|| index::suggest_min_points(points.len()));
+    let kd = index::k_distances(points, m, 20_000);
+    let eps = index::knee(&kd)?.clamp(10.0, 5_000.0);
+    Some(Suggestion {
+        min_points: m,
+        eps_m: eps,
+        note: format!(
+            "eps {eps} m from the knee of the {m}-distance curve of {} households{}",
+            points.len(),
+            if min_points.is_some() { String::new() } else { format!("; min points {m} ≈ ln n (4 to 20)") }
+        ),
+        k_distances: kd,
+    })
+}
+
+pub fn cluster_stage(
+    imp: &Imported,
+    scored: &Scored,
+    cfg: &ClusterConfig,
+    progress: &Progress,
+) -> Result<Clustered, RunError> {
+    let n = imp.households.len();
+    let candidates: Vec<bool> = match cfg.households {
+        Candidates::Critical => scored.critical.clone(),
+        Candidates::All => vec![true; n],
+    };
+    let idx: Vec<usize> = (0..n).filter(|&i| candidates[i]).collect();
+    let pts: Vec<Xyz> = idx.iter().map(|&i| imp.xyz[i]).collect();
+    let mut resolved = cfg.clone();
+    let mut suggestion = None;
+    let mut inertia_m2 = None;
+    let sub_labels: Vec<i32> = match cfg.method {
+        Method::Dbscan => {
+            if cfg.eps_m.is_none() || cfg.min_points.is_none() {
+                progress.stage("suggest", 1);
+                let s = suggest_dbscan(&pts, cfg.min_points);
+                resolved.min_points = Some(cfg.min_points.or(s.as_ref().map(|s| s.min_points)).unwrap_or(10));
+                resolved.eps_m = Some(cfg.eps_m.or(s.as_ref().map(|s| s.eps_m)).unwrap_or(150.0));
+                suggestion = s;
+            }
+            let weights: Option<Vec<f64>> = match (&imp.people, cfg.weight_by_people) {
+                (Some(p), true) => {
+                    Some(idx.iter().map(|&i| if p[i].is_finite() { p[i].max(0.0) } else { 1.0 }).collect())
+                }
+                (None, true) => {
+                    return Err(RunError::Cluster(
+                        "weight_by_people is set but the file has no people column (set input.people_column)".into(),
+                    ));
+                }
+                _ => None,
+            };
+            let params =
+                DbscanParams { eps_m: resolved.eps_m.unwrap_or(150.0), min_points: resolved.min_points.unwrap_or(10) };
+            let out = dbscan::dbscan(&pts, weights.as_deref(), &params, progress).map_err(|e| match e {
+                dbscan::DbscanError::Cancelled => RunError::Cancelled,
+                e => RunError::Cluster(format!("DBSCAN: {e}")),
+            })?;
+            out.labels
+        }
+        Method::Kmeans | Method::Hdbscan => {
+            let weights: Option<Vec<f64>> =
+                (cfg.need_weighted).then(|| idx.iter().map(|&i| scored.need.score[i].max(0.0)).collect());
+            let out = cluster::run_other(cfg, &pts, weights.as_deref(), progress)?;
+            inertia_m2 = out.1;
+            out.0
+        }
+    };
+    let mut labels = vec![-1; n];
+    for (k, &i) in idx.iter().enumerate() {
+        labels[i] = sub_labels[k];
+    }
+    let clusters = sub_labels.iter().copied().max().map_or(0, |m| (m + 1).max(0) as usize);
+    let noise = sub_labels.iter().filter(|&&l| l < 0).count();
+    Ok(Clustered { labels, candidates, clusters, noise, resolved, suggestion, inertia_m2 })
+}
+
+pub fn zones_stage(
+    imp: &Imported,
+    scored: &Scored,
+    clustered: &Clustered,
+    params: &ZoneParams,
+    progress: &Progress,
+) -> Result<ZonesResult, RunError> {
+    let inp = ZoneInputs {
+        xyz: &imp.xyz,
+        index: &imp.index,
+        need: &scored.need.score,
+        critical: &scored.critical,
+        people: imp.people.as_deref(),
+        labels: &clustered.labels,
+    };
+    Ok(zones::build_zones(&inp, params, progress)?)
+}
+
+/// Everything a run produced.
+pub struct Outcome {
+    pub imported: Imported,
+    pub scored: Scored,
+    pub clustered: Clustered,
+    pub zones: ZonesResult,
+    /// The analysis with every automatic choice written out.
+    pub resolved: Analysis,
+    /// (stage, milliseconds).
+    pub timings_ms: Vec<(&'static str, f64)>,
+}
+
+/// Runs the whole pipeline on `input`.
+pub fn run(analysis: &Analysis, input: &Path, progress: &Progress) -> Result<Outcome, RunError> {
+    let mut timings = Vec::new();
+    let mut t = Instant::now();
+    let mut lap = |name: &'static str, t: &mut Instant| {
+        timings.push((name, t.elapsed().as_secs_f64() * 1000.0));
+        *t = Instant::now();
+    };
+    let imported = import_stage(input, &analysis.input, &Keep::All, progress)?;
+    lap("import", &mut t);
+    let scored = need_stage(&imported, &analysis.need, &analysis.selection)?;
+    lap("need", &mut t);
+    let clustered = cluster_stage(&imported, &scored, &analysis.cluster, progress)?;
+    lap("cluster", &mut t);
+    let zones = zones_stage(&imported, &scored, &clustered, &analysis.zones, progress)?;
+    lap("zones", &mut t);
+    let mut resolved = analysis.clone();
+    resolved.input.path = Some(input.to_path_buf());
+    resolved.input.people_column = imported.people_column.clone();
+    resolved.need = scored.resolved.clone();
+    resolved.cluster = clustered.resolved.clone();
+    Ok(Outcome { imported, scored, clustered, zones, resolved, timings_ms: timings })
+}

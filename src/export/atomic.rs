@@ -1,0 +1,162 @@
+//! Writing outputs so that a failure never leaves half a result: files and directories are
+//! built under a temporary name beside their destination, then renamed into place. An
+//! existing output is replaced only when the caller says so (`--force`), and never when it
+//! is the input.
+
+use std::fs;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+/// Why an output could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("{0}: already exists; choose another output or pass --force to replace it")]
+    Exists(PathBuf),
+    #[error("{0}: is the input file; choose another output")]
+    IsInput(PathBuf),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+}
+
+fn io_at(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
+    move |source| WriteError::Io { path: path.to_path_buf(), source }
+}
+
+fn temp_beside(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    path.with_file_name(format!(".{name}.needmap-tmp-{}", std::process::id()))
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (fs::canonicalize(a), fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// Checks that `out` may be written: not the input, and absent unless `force`.
+pub fn check_target(out: &Path, input: Option<&Path>, force: bool) -> Result<(), WriteError> {
+    if let Some(inp) = input
+        && (same_file(out, inp)
+            || fs::canonicalize(inp)
+                .is_ok_and(|i| i.starts_with(fs::canonicalize(out).unwrap_or_default()) && out.is_dir()))
+    {
+        return Err(WriteError::IsInput(out.to_path_buf()));
+    }
+    if out.exists() && !force {
+        return Err(WriteError::Exists(out.to_path_buf()));
+    }
+    Ok(())
+}
+
+/// Writes a directory: `fill` writes into a fresh temporary directory, which then replaces
+/// `out`. On any error the temporary directory is removed and `out` is untouched.
+pub fn write_dir(
+    out: &Path,
+    input: Option<&Path>,
+    force: bool,
+    fill: impl FnOnce(&Path) -> Result<(), WriteError>,
+) -> Result<(), WriteError> {
+    check_target(out, input, force)?;
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(io_at(parent))?;
+    }
+    let tmp = temp_beside(out);
+    let _ = fs::remove_dir_all(&tmp);
+    fs::create_dir(&tmp).map_err(io_at(&tmp))?;
+    let result = fill(&tmp).and_then(|()| {
+        if out.exists() {
+            // Swap: old aside, new in, old removed. A crash in between leaves both, never neither.
+            let old = out.with_file_name(format!(
+                ".{}.needmap-old-{}",
+                out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                std::process::id()
+            ));
+            fs::rename(out, &old).map_err(io_at(out))?;
+            fs::rename(&tmp, out).map_err(io_at(out))?;
+            let _ = fs::remove_dir_all(&old).or_else(|_| fs::remove_file(&old));
+            Ok(())
+        } else {
+            fs::rename(&tmp, out).map_err(io_at(out))
+        }
+    });
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&tmp);
+    }
+    result
+}
+
+/// Writes one file through a temporary file in the same directory, then renames it.
+pub fn write_file(
+    out: &Path,
+    input: Option<&Path>,
+    force: bool,
+    fill: impl FnOnce(&mut io::BufWriter<fs::File>) -> io::Result<()>,
+) -> Result<(), WriteError> {
+    check_target(out, input, force)?;
+    let tmp = temp_beside(out);
+    let result = (|| {
+        let f = fs::File::create(&tmp)?;
+        let mut w = io::BufWriter::with_capacity(1 << 20, f);
+        fill(&mut w)?;
+        w.flush()?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        fs::rename(&tmp, out)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map_err(io_at(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_fill_leaves_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("result");
+        let r = write_dir(&out, None, false, |tmp| {
+            fs::write(tmp.join("a.txt"), "half").unwrap();
+            Err(WriteError::Io { path: tmp.to_path_buf(), source: io::Error::other("disk full") })
+        });
+        assert!(r.is_err());
+        assert!(!out.exists());
+        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 0, "no temporary left behind");
+    }
+
+    #[test]
+    fn refuses_to_overwrite_without_force() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("o.csv");
+        fs::write(&out, "keep me").unwrap();
+        let e = write_file(&out, None, false, |w| w.write_all(b"new")).unwrap_err();
+        assert!(matches!(e, WriteError::Exists(_)));
+        assert_eq!(fs::read_to_string(&out).unwrap(), "keep me");
+        write_file(&out, None, true, |w| w.write_all(b"new")).unwrap();
+        assert_eq!(fs::read_to_string(&out).unwrap(), "new");
+    }
+
+    #[test]
+    fn never_overwrites_the_input() {
+        let d = tempfile::tempdir().unwrap();
+        let inp = d.path().join("survey.csv");
+        fs::write(&inp, "lat,lon\n").unwrap();
+        let e = write_file(&inp, Some(&inp), true, |w| w.write_all(b"x")).unwrap_err();
+        assert!(matches!(e, WriteError::IsInput(_)));
+        let e = write_dir(d.path(), Some(&inp), true, |_| Ok(())).unwrap_err();
+        assert!(matches!(e, WriteError::IsInput(_)));
+        assert_eq!(fs::read_to_string(&inp).unwrap(), "lat,lon\n");
+    }
+
+    #[test]
+    fn replaces_a_directory_with_force() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("run");
+        write_dir(&out, None, false, |t| fs::write(t.join("a"), "1").map_err(io_at(t))).unwrap();
+        write_dir(&out, None, true, |t| fs::write(t.join("b"), "2").map_err(io_at(t))).unwrap();
+        assert!(!out.join("a").exists() && out.join("b").exists());
+        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,596 @@
+//! The need index: indicators → one score in [0, 1] per household (1 = most need), and the
+//! selection of critical households.
+//!
+//! An [`Indicator`] is a column, a direction (is a higher value worse?), a transform and a
+//! weight. Transforms put every indicator on [0, 1] before weighting:
+//! - `min_max`: `(v − min) / (max − min)`;
+//! - `z_score`: the standard normal CDF of `(v − mean) / sd`;
+//! - `percentile`: the mid-rank share of households with a lower value;
+//! - `cutoff`: 1 when deprived (≥ cutoff if higher is worse, ≤ cutoff if lower is worse), as
+//!   in the Multidimensional Poverty Index.
+//!
+//! Categorical columns map through a value → score table (1 = worst), which the user can
+//! edit; yes/no columns read as 1/0. Missing values follow a stated policy: impute the
+//! median, or exclude the household (score NaN, listed in the report).
+//!
+//! # Examples
+//! ```
+//! use needmap::need::{score_from_columns, Direction, Transform};
+//! // Income (lower is worse) and crowding (higher is worse), equal weights, min-max.
+//! let income = [100.0, 300.0, 500.0];
+//! let crowding = [3.0, 2.0, 1.0];
+//! let s = score_from_columns(&[
+//!     (&income[..], Direction::LowerIsWorse, Transform::MinMax, 1.0),
+//!     (&crowding[..], Direction::HigherIsWorse, Transform::MinMax, 1.0),
+//! ]);
+//! assert_eq!(s, vec![1.0, 0.5, 0.0]);
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::columns::normalise;
+use crate::data::validate::{parse_bool, parse_number};
+use crate::data::{ColumnKind, Households, Role};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    HigherIsWorse,
+    LowerIsWorse,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transform {
+    MinMax,
+    ZScore,
+    Percentile,
+    Cutoff,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Indicator {
+    pub column: String,
+    pub direction: Direction,
+    pub transform: Transform,
+    pub weight: f64,
+    /// Deprivation cut-off, for `transform = "cutoff"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cutoff: Option<f64>,
+    /// Value → score (1 = worst) for a categorical column; matched case-insensitively.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub categories: BTreeMap<String, f64>,
+}
+
+impl Default for Indicator {
+    fn default() -> Self {
+        Self {
+            column: String::new(),
+            direction: Direction::HigherIsWorse,
+            transform: Transform::Percentile,
+            weight: 1.0,
+            cutoff: None,
+            categories: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Missing {
+    /// Use the median of the households that have a value.
+    #[default]
+    ImputeMedian,
+    /// Leave the household without a score (not critical, not clustered).
+    Exclude,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NeedParams {
+    /// Empty: every recognised indicator, equal weights (see [`auto_indicators`]).
+    pub indicators: Vec<Indicator>,
+    pub missing: Missing,
+}
+
+/// Which households are critical.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum Selection {
+    /// The `percent` % of households with the highest score (ties at the cut included).
+    TopPercent { percent: f64 },
+    /// Score ≥ `min_score`.
+    Threshold { min_score: f64 },
+    /// Every household with a score.
+    All,
+}
+
+impl Default for Selection {
+    fn default() -> Self {
+        Selection::TopPercent { percent: 30.0 }
+    }
+}
+
+/// What an indicator did, for the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndicatorReport {
+    pub indicator: Indicator,
+    pub missing: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub imputed: Option<f64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown_categories: Vec<String>,
+    /// Cells that are not numbers (read as missing), as `line N: "text"`; at most 20 listed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_numbers: Vec<String>,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NeedScore {
+    /// Score per household in [0, 1]; NaN when excluded for a missing value.
+    pub score: Vec<f64>,
+    pub indicators: Vec<IndicatorReport>,
+    pub excluded: usize,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum NeedError {
+    #[error("indicator column {0:?} is not in the file; the columns are {1}")]
+    NoColumn(String, String),
+    #[error("indicator {0:?} has weight {1}; weights must be finite and not negative")]
+    BadWeight(String, f64),
+    #[error("the weights add up to 0; give at least one indicator a positive weight")]
+    ZeroWeights,
+    #[error("indicator {0:?} uses transform \"cutoff\" but gives no cutoff value")]
+    NoCutoff(String),
+    #[error(
+        "no need indicators: none of the columns has a recognised name (income, household size, people per room, \
+         water, sanitation, roof/wall/floor material, or ingreso, hacinamiento, agua, desagüe, techo…); \
+         name them in the analysis file's [[need.indicators]]"
+    )]
+    NoIndicators,
+}
+
+/// Standard normal CDF (Abramowitz–Stegun 7.1.26 erf; |error| < 1.5e-7).
+fn phi(z: f64) -> f64 {
+    let x = z.abs() / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.327_591_1 * x);
+    let y = 1.0
+        - (((((1.061_405_429 * t - 1.453_152_027) * t) + 1.421_413_741) * t - 0.284_496_736) * t + 0.254_829_592)
+            * t
+            * (-x * x).exp();
+    if z >= 0.0 { 0.5 * (1.0 + y) } else { 0.5 * (1.0 - y) }
+}
+
+/// Transforms complete values (no missing) to [0, 1] with 1 = most need.
+pub fn transform(values: &[f64], direction: Direction, transform: Transform, cutoff: Option<f64>) -> Vec<f64> {
+    let n = values.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let worse_high = direction == Direction::HigherIsWorse;
+    let orient = |t: f64| if worse_high { t } else { 1.0 - t };
+    match transform {
+        Transform::MinMax => {
+            let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+            values.iter().map(|&v| if hi > lo { orient((v - lo) / (hi - lo)) } else { 0.0 }).collect()
+        }
+        Transform::ZScore => {
+            let mean = values.iter().sum::<f64>() / n as f64;
+            let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
+            let sd = var.sqrt();
+            values.iter().map(|&v| if sd > 0.0 { orient(phi((v - mean) / sd)) } else { 0.5 }).collect()
+        }
+        Transform::Percentile => {
+            let mut sorted = values.to_vec();
+            sorted.sort_by(f64::total_cmp);
+            values
+                .iter()
+                .map(|&v| {
+                    let below = sorted.partition_point(|&x| x < v);
+                    let upto = sorted.partition_point(|&x| x <= v);
+                    orient((below as f64 + 0.5 * (upto - below) as f64) / n as f64)
+                })
+                .collect()
+        }
+        Transform::Cutoff => {
+            let c = cutoff.unwrap_or(f64::NAN);
+            values
+                .iter()
+                .map(|&v| {
+                    let deprived = if worse_high { v >= c } else { v <= c };
+                    if deprived { 1.0 } else { 0.0 }
+                })
+                .collect()
+        }
+    }
+}
+
+/// The weighted mean of transformed complete columns. For examples and tests.
+pub fn score_from_columns(cols: &[(&[f64], Direction, Transform, f64)]) -> Vec<f64> {
+    let n = cols.first().map_or(0, |c| c.0.len());
+    let total_w: f64 = cols.iter().map(|c| c.3).sum();
+    let mut s = vec![0.0; n];
+    for &(v, d, t, w) in cols {
+        for (acc, x) in s.iter_mut().zip(transform(v, d, t, None)) {
+            *acc += w * x;
+        }
+    }
+    s.iter().map(|x| x / total_w).collect()
+}
+
+fn strip_accents(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            'á' | 'à' | 'ä' | 'â' => 'a',
+            'é' | 'è' | 'ë' | 'ê' => 'e',
+            'í' | 'ì' | 'ï' | 'î' => 'i',
+            'ó' | 'ò' | 'ö' | 'ô' => 'o',
+            'ú' | 'ù' | 'ü' | 'û' => 'u',
+            'ñ' => 'n',
+            c => c,
+        })
+        .collect()
+}
+
+/// Category key as matched: normalised name, accents folded.
+pub fn category_key(v: &str) -> String {
+    strip_accents(&normalise(v))
+}
+
+fn table(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
+    pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+}
+
+/// Default value → score tables for building materials, water and sanitation, in English
+/// and Spanish (1 = worst). Sources of the ordering: the INEI / DHS housing-quality
+/// categories (finished, rudimentary, natural materials).
+fn material_table() -> BTreeMap<String, f64> {
+    table(&[
+        ("concrete", 0.0),
+        ("concreto", 0.0),
+        ("cement", 0.0),
+        ("cemento", 0.0),
+        ("brick", 0.0),
+        ("ladrillo", 0.0),
+        ("tile", 0.0),
+        ("loseta", 0.0),
+        ("ceramica", 0.0),
+        ("parquet", 0.0),
+        ("teja", 0.3),
+        ("eternit", 0.4),
+        ("fibrocemento", 0.4),
+        ("wood", 0.6),
+        ("madera", 0.6),
+        ("adobe", 0.6),
+        ("quincha", 0.6),
+        ("tapia", 0.6),
+        ("calamina", 0.6),
+        ("zinc", 0.6),
+        ("corrugated_metal", 0.6),
+        ("tin", 0.6),
+        ("other", 0.5),
+        ("otro", 0.5),
+        ("estera", 1.0),
+        ("mat", 1.0),
+        ("cardboard", 1.0),
+        ("carton", 1.0),
+        ("plastic", 1.0),
+        ("plastico", 1.0),
+        ("earth", 1.0),
+        ("tierra", 1.0),
+        ("dirt", 1.0),
+        ("none", 1.0),
+        ("ninguno", 1.0),
+    ])
+}
+
+fn water_table() -> BTreeMap<String, f64> {
+    table(&[
+        ("red_publica", 0.0),
+        ("public_network", 0.0),
+        ("piped", 0.0),
+        ("pilon", 0.4),
+        ("pileta", 0.4),
+        ("standpipe", 0.4),
+        ("pozo", 0.6),
+        ("well", 0.6),
+        ("camion", 0.7),
+        ("cisterna", 0.7),
+        ("truck", 0.7),
+        ("rio", 1.0),
+        ("river", 1.0),
+        ("acequia", 1.0),
+        ("none", 1.0),
+        ("ninguno", 1.0),
+        ("other", 0.5),
+        ("otro", 0.5),
+    ])
+}
+
+fn sanitation_table() -> BTreeMap<String, f64> {
+    table(&[
+        ("red_publica", 0.0),
+        ("public_network", 0.0),
+        ("sewer", 0.0),
+        ("pozo_septico", 0.4),
+        ("septic", 0.4),
+        ("septic_tank", 0.4),
+        ("letrina", 0.7),
+        ("latrine", 0.7),
+        ("pit_latrine", 0.7),
+        ("pozo_ciego", 0.7),
+        ("ninguno", 1.0),
+        ("none", 1.0),
+        ("campo_abierto", 1.0),
+        ("open", 1.0),
+        ("rio", 1.0),
+        ("other", 0.5),
+        ("otro", 0.5),
+    ])
+}
+
+/// Name patterns of recognised indicators.
+enum Kind {
+    Income,
+    HouseholdSize,
+    Crowding,
+    Water,
+    Sanitation,
+    Material,
+}
+
+fn recognise(name: &str) -> Option<Kind> {
+    let n = strip_accents(&normalise(name));
+    let has = |s: &str| n.contains(s);
+    if has("income") || has("ingreso") {
+        Some(Kind::Income)
+    } else if has("per_room") || has("hacinamiento") || has("crowding") || has("por_habitacion") || has("por_cuarto") {
+        Some(Kind::Crowding)
+    } else if has("household_size")
+        || has("hh_size")
+        || n == "num_personas"
+        || n == "personas"
+        || n == "miembros"
+        || has("tamano_hogar")
+        || has("n_personas")
+    {
+        Some(Kind::HouseholdSize)
+    } else if has("water") || has("agua") {
+        Some(Kind::Water)
+    } else if has("sanitation") || has("desague") || has("saneamiento") || has("toilet") || has("bano") {
+        Some(Kind::Sanitation)
+    } else if has("roof") || has("techo") || has("wall") || has("pared") || has("floor") || has("piso") {
+        Some(Kind::Material)
+    } else {
+        None
+    }
+}
+
+/// Every attribute column with a recognised indicator name, with equal weights.
+pub fn auto_indicators(h: &Households) -> Vec<Indicator> {
+    let mut out = Vec::new();
+    for c in &h.columns {
+        if c.role != Role::Attribute || c.kind == ColumnKind::Empty || c.kind == ColumnKind::Text {
+            continue;
+        }
+        let Some(kind) = recognise(&c.name) else { continue };
+        let base = Indicator { column: c.name.clone(), ..Default::default() };
+        let numeric = c.kind == ColumnKind::Number;
+        let ind = match kind {
+            Kind::Income if numeric => Indicator { direction: Direction::LowerIsWorse, ..base },
+            Kind::HouseholdSize | Kind::Crowding if numeric => base,
+            Kind::Water | Kind::Sanitation if c.kind == ColumnKind::Bool => {
+                Indicator { direction: Direction::LowerIsWorse, transform: Transform::MinMax, ..base }
+            }
+            Kind::Water if c.kind == ColumnKind::Category => Indicator { categories: water_table(), ..base },
+            Kind::Sanitation if c.kind == ColumnKind::Category => Indicator { categories: sanitation_table(), ..base },
+            Kind::Material if c.kind == ColumnKind::Category => Indicator { categories: material_table(), ..base },
+            _ => continue,
+        };
+        out.push(ind);
+    }
+    out
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 { v[n / 2] } else { 0.5 * (v[n / 2 - 1] + v[n / 2]) }
+}
+
+/// Computes the need score of every household.
+pub fn need_index(h: &Households, params: &NeedParams) -> Result<NeedScore, NeedError> {
+    let indicators = if params.indicators.is_empty() { auto_indicators(h) } else { params.indicators.clone() };
+    if indicators.is_empty() {
+        return Err(NeedError::NoIndicators);
+    }
+    let names = || h.columns.iter().map(|c| format!("{:?}", c.name)).collect::<Vec<_>>().join(", ");
+    let mut total_w = 0.0;
+    for ind in &indicators {
+        if !(ind.weight.is_finite() && ind.weight >= 0.0) {
+            return Err(NeedError::BadWeight(ind.column.clone(), ind.weight));
+        }
+        if ind.transform == Transform::Cutoff && ind.cutoff.is_none() && ind.categories.is_empty() {
+            return Err(NeedError::NoCutoff(ind.column.clone()));
+        }
+        total_w += ind.weight;
+    }
+    if total_w <= 0.0 {
+        return Err(NeedError::ZeroWeights);
+    }
+    let n = h.len();
+    let mut score = vec![0.0; n];
+    let mut excluded = vec![false; n];
+    let mut reports = Vec::new();
+    for ind in &indicators {
+        let col = h.column(&ind.column).ok_or_else(|| NeedError::NoColumn(ind.column.clone(), names()))?;
+        let categorical = !ind.categories.is_empty();
+        let lookup: BTreeMap<String, f64> = ind.categories.iter().map(|(k, v)| (category_key(k), *v)).collect();
+        let mut unknown: BTreeMap<String, ()> = BTreeMap::new();
+        let mut not_numbers: Vec<String> = Vec::new();
+        let mut not_number_count = 0usize;
+        let raw: Vec<Option<f64>> = (0..n)
+            .map(|i| {
+                let t = h.text(i, col).trim();
+                if t.is_empty() {
+                    return None;
+                }
+                if categorical {
+                    let v = lookup.get(&category_key(t)).copied();
+                    if v.is_none() && unknown.len() < 50 {
+                        unknown.insert(t.to_string(), ());
+                    }
+                    v
+                } else {
+                    let v = parse_number(t).ok().flatten().or_else(|| parse_bool(t).map(|b| if b { 1.0 } else { 0.0 }));
+                    if v.is_none() {
+                        not_number_count += 1;
+                        if not_numbers.len() < 20 {
+                            not_numbers.push(format!("line {}: {t:?}", h.line[i]));
+                        }
+                    }
+                    v
+                }
+            })
+            .collect();
+        let missing = raw.iter().filter(|v| v.is_none()).count();
+        let mut present: Vec<f64> = raw.iter().flatten().copied().collect();
+        let imputed = (!present.is_empty() && missing > 0 && params.missing == Missing::ImputeMedian)
+            .then(|| median(&mut present.clone()));
+        let filled: Vec<f64> = raw.iter().map(|v| v.or(imputed).unwrap_or(f64::NAN)).collect();
+        // Transform over the values present (imputed included); missing stay NaN.
+        let idx: Vec<usize> = (0..n).filter(|&i| filled[i].is_finite()).collect();
+        let vals: Vec<f64> = idx.iter().map(|&i| filled[i]).collect();
+        let t = if categorical { vals.clone() } else { transform(&vals, ind.direction, ind.transform, ind.cutoff) };
+        let mut got = vec![false; n];
+        for (k, &i) in idx.iter().enumerate() {
+            score[i] += ind.weight * t[k];
+            got[i] = true;
+        }
+        for i in 0..n {
+            if !got[i] {
+                excluded[i] = true;
+            }
+        }
+        present.clear();
+        let what = if categorical {
+            "categories scored by the table (1 = worst)".to_string()
+        } else {
+            format!(
+                "{}, {}",
+                match ind.direction {
+                    Direction::HigherIsWorse => "higher is worse",
+                    Direction::LowerIsWorse => "lower is worse",
+                },
+                match ind.transform {
+                    Transform::MinMax => "min-max".to_string(),
+                    Transform::ZScore => "z-score (normal CDF)".to_string(),
+                    Transform::Percentile => "percentile rank".to_string(),
+                    Transform::Cutoff => format!("deprived at cutoff {}", ind.cutoff.unwrap_or(f64::NAN)),
+                }
+            )
+        };
+        let mut miss = match (missing, imputed) {
+            (0, _) => String::new(),
+            (m, Some(v)) => format!("; {m} missing, imputed with the median {v}"),
+            (m, None) => format!("; {m} missing, those households excluded"),
+        };
+        if not_number_count > 0 {
+            miss += &format!(" ({not_number_count} of them not numbers, e.g. {})", not_numbers[0]);
+        }
+        reports.push(IndicatorReport {
+            indicator: ind.clone(),
+            missing,
+            imputed,
+            unknown_categories: unknown.into_keys().collect(),
+            not_numbers,
+            note: format!("{:?}: {what}, weight {}{miss}", ind.column, ind.weight),
+        });
+    }
+    let mut n_excl = 0;
+    for i in 0..n {
+        if excluded[i] {
+            score[i] = f64::NAN;
+            n_excl += 1;
+        } else {
+            score[i] = (score[i] / total_w).clamp(0.0, 1.0);
+        }
+    }
+    Ok(NeedScore { score, indicators: reports, excluded: n_excl })
+}
+
+/// Critical households under a selection rule. Households without a score are never critical.
+pub fn select(score: &[f64], rule: &Selection) -> Vec<bool> {
+    match *rule {
+        Selection::All => score.iter().map(|s| s.is_finite()).collect(),
+        Selection::Threshold { min_score } => score.iter().map(|&s| s.is_finite() && s >= min_score).collect(),
+        Selection::TopPercent { percent } => {
+            let mut valid: Vec<f64> = score.iter().copied().filter(|s| s.is_finite()).collect();
+            let k = ((percent.clamp(0.0, 100.0) / 100.0) * valid.len() as f64).ceil() as usize;
+            if k == 0 {
+                return vec![false; score.len()];
+            }
+            valid.sort_by(|a, b| b.total_cmp(a));
+            let cut = valid[k - 1];
+            score.iter().map(|&s| s.is_finite() && s >= cut).collect()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transforms_by_hand() {
+        let v = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(transform(&v, Direction::HigherIsWorse, Transform::MinMax, None), [0.0, 1.0 / 3.0, 2.0 / 3.0, 1.0]);
+        let t = transform(&v, Direction::LowerIsWorse, Transform::MinMax, None);
+        assert!(t.iter().zip([1.0, 2.0 / 3.0, 1.0 / 3.0, 0.0]).all(|(a, b)| (a - b).abs() < 1e-15), "{t:?}");
+        // Mid-rank percentiles: (below + ties/2) / n.
+        assert_eq!(
+            transform(&[5.0, 5.0, 7.0, 1.0], Direction::HigherIsWorse, Transform::Percentile, None),
+            [0.5, 0.5, 0.875, 0.125]
+        );
+        assert_eq!(transform(&v, Direction::LowerIsWorse, Transform::Cutoff, Some(2.0)), [1.0, 1.0, 0.0, 0.0]);
+        assert_eq!(transform(&v, Direction::HigherIsWorse, Transform::Cutoff, Some(3.0)), [0.0, 0.0, 1.0, 1.0]);
+        let z = transform(&[0.0, 1.0, 2.0], Direction::HigherIsWorse, Transform::ZScore, None);
+        // sd = sqrt(2/3); z = ±1.2247 → Φ = 0.1103, 0.5, 0.8897.
+        assert!((z[0] - 0.110_26).abs() < 1e-4 && (z[1] - 0.5).abs() < 1e-7 && (z[2] - 0.889_74).abs() < 1e-4, "{z:?}");
+        assert_eq!(transform(&[2.0, 2.0], Direction::HigherIsWorse, Transform::MinMax, None), [0.0, 0.0]);
+    }
+
+    #[test]
+    fn phi_known_values() {
+        assert!((phi(0.0) - 0.5).abs() < 1e-7);
+        assert!((phi(1.96) - 0.975_002).abs() < 1e-6);
+        assert!((phi(-1.0) - 0.158_655).abs() < 1e-6);
+    }
+
+    #[test]
+    fn top_percent_includes_ties_and_skips_nan() {
+        let s = [0.9, 0.1, f64::NAN, 0.5, 0.5, 0.2];
+        assert_eq!(select(&s, &Selection::TopPercent { percent: 40.0 }), [true, false, false, true, true, false]);
+        assert_eq!(select(&s, &Selection::TopPercent { percent: 0.0 }), [false; 6]);
+        assert_eq!(select(&s, &Selection::Threshold { min_score: 0.5 }), [true, false, false, true, true, false]);
+        assert_eq!(select(&s, &Selection::All), [true, true, false, true, true, true]);
+    }
+
+    #[test]
+    fn recognises_english_and_spanish_names() {
+        assert!(matches!(recognise("monthly_income"), Some(Kind::Income)));
+        assert!(matches!(recognise("ingreso_mensual"), Some(Kind::Income)));
+        assert!(matches!(recognise("hacinamiento"), Some(Kind::Crowding)));
+        assert!(matches!(recognise("people_per_room"), Some(Kind::Crowding)));
+        assert!(matches!(recognise("num_personas"), Some(Kind::HouseholdSize)));
+        assert!(matches!(recognise("Desagüe"), Some(Kind::Sanitation)));
+        assert!(matches!(recognise("material_techo"), Some(Kind::Material)));
+        assert!(recognise("num_habitaciones").is_none());
+        assert_eq!(category_key("Red pública"), "red_publica");
+    }
+}

@@ -1,0 +1,262 @@
+//! The `needmap` binary as a user runs it: a fresh temp dir per test, exact error text
+//! (error text is product), files read back after writing.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn needmap(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_needmap")).args(args).current_dir(dir).output().unwrap()
+}
+
+fn show(args: &[&str], o: &Output) -> String {
+    format!(
+        "needmap {}\nstatus: {}\nstdout:\n{}\nstderr:\n{}",
+        args.join(" "),
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn ok(dir: &Path, args: &[&str]) -> Output {
+    let o = needmap(dir, args);
+    assert!(o.status.success(), "{}", show(args, &o));
+    o
+}
+
+/// Runs, expects exit code 1 and exactly one `needmap: ` line on stderr; returns it.
+fn fails(dir: &Path, args: &[&str]) -> String {
+    let o = needmap(dir, args);
+    assert_eq!(o.status.code(), Some(1), "{}", show(args, &o));
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(err.lines().count(), 1, "{}", show(args, &o));
+    assert!(!err.contains("panicked"), "{}", show(args, &o));
+    err.trim_end().to_string()
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    v.sort();
+    v
+}
+
+fn write(dir: &Path, name: &str, body: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+const SMALL: &str = "household_id,lat,lon,household_size,monthly_income,has_water\n\
+00501,-12.0500,-77.0500,4,300,no\n\
+00502,-12.0501,-77.0501,5,250,no\n\
+00503,-12.0502,-77.0500,6,280,no\n\
+00504,-12.0500,-77.0502,3,320,no\n\
+00505,-12.0503,-77.0503,7,200,no\n\
+00506,-12.1000,-77.0000,2,3000,yes\n\
+00507,-12.1001,-77.0001,2,2800,yes\n\
+00508,-12.1500,-77.0200,3,2500,yes\n\
+00509,-12.1502,-77.0202,2,2600,yes\n\
+00510,-12.0900,-77.0100,2,2700,yes\n";
+
+#[test]
+fn bad_inputs_give_one_clear_message_and_no_output() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    write(p, "empty.csv", b"");
+    write(p, "random.csv", &(0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect::<Vec<_>>());
+    write(p, "nocoords.csv", b"name,size\na,1\nb,2\n");
+    write(p, "header_only.csv", b"id,lat,lon\n");
+    write(p, "broken.geojson", b"{\"type\": \"FeatureCollection\", \"features\": [\n  {\"type\": \"Feature\",, }\n]}");
+    write(p, "fake.xlsx", b"this is not a spreadsheet");
+    std::fs::create_dir(p.join("adir")).unwrap();
+    let cases: &[(&str, &str)] = &[
+        ("empty.csv", "needmap: empty.csv: is empty; expected a header row and household records"),
+        (
+            "random.csv",
+            "needmap: random.csv: is not a text file (it has NUL bytes); give a CSV, TSV, XLSX or GeoJSON file",
+        ),
+        (
+            "nocoords.csv",
+            "needmap: nocoords.csv: no coordinate columns found; the columns are \"name\", \"size\". Name them with \
+             --lat-column and --lon-column (a column of \"lat lon\" geopoints or WKT POINT(lon lat) can be named in both)",
+        ),
+        ("header_only.csv", "needmap: header_only.csv: has a header but no household records"),
+        ("missing.csv", "needmap: missing.csv: no such file; check the path"),
+        ("adir", "needmap: adir: is a directory; give a CSV, TSV, XLSX or GeoJSON file"),
+    ];
+    for (file, want) in cases {
+        for cmd in
+            [&["run", file, "--out", "out"][..], &["cluster", file, "--out", "labels.csv"][..], &["inspect", file][..]]
+        {
+            let got = fails(p, cmd);
+            assert_eq!(&got, want, "{cmd:?}");
+        }
+    }
+    let got = fails(p, &["inspect", "broken.geojson"]);
+    assert_eq!(got, "needmap: broken.geojson:2:22: is not valid GeoJSON: key must be a string");
+    let got = fails(p, &["inspect", "fake.xlsx"]);
+    assert!(got.starts_with("needmap: fake.xlsx: cannot be read as a spreadsheet"), "{got}");
+    assert!(!p.join("out").exists() && !p.join("labels.csv").exists());
+    assert!(entries(p).iter().all(|e| !e.contains("needmap-tmp")), "{:?}", entries(p));
+}
+
+#[test]
+fn bad_rows_are_reported_with_line_and_column() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let mut body = SMALL.to_string();
+    body += "00511,,-77.05,3,300,no\n"; // line 12: missing latitude
+    body += "00512,-12\u{2c}0512,-77.05,3,300,no\n"; // line 13: decimal comma (quoted below)
+    body += "00513,123.4,-77.05,3,300,no\n"; // line 14: out of range
+    body += "00514,0,0,3,300,no\n"; // line 15: (0, 0)
+    body += "00501,-12.05,-77.05,3,300,no\n"; // line 16: duplicate id
+    body += "00516,-77.0500,-12.0500,3,300,no\n"; // line 17: swapped, flagged and kept
+    let body = body.replace("-12,0512", "\"-12,0512\"");
+    write(p, "s.csv", body.as_bytes());
+    let o = ok(p, &["inspect", "s.csv", "--json"]);
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rejects: Vec<(u64, u64, String)> = r["rejects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["line"].as_u64().unwrap(), i["column"].as_u64().unwrap(), i["kind"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(
+        rejects,
+        vec![
+            (12, 2, "missing_coordinate".into()),
+            (13, 2, "decimal_comma".into()),
+            (14, 2, "latitude_out_of_range".into()),
+            (15, 2, "zero_zero".into()),
+            (16, 1, "duplicate_id".into()),
+        ]
+    );
+    assert_eq!(
+        r["rejects"][1]["message"],
+        "latitude \"-12,0512\" has a decimal comma; write it with a decimal point (\"-12.0512\")"
+    );
+    assert_eq!(r["rejects"][4]["message"], "duplicate id \"00501\": already used on line 2; the first one is kept");
+    assert_eq!(r["accepted"], 11);
+    let flags = r["flags"].as_array().unwrap();
+    assert_eq!(flags.len(), 1, "{flags:?}");
+    assert_eq!(flags[0]["kind"], "probable_swap");
+    assert_eq!(flags[0]["line"], 17);
+    // Ids stay text: leading zeros survive into the labels file.
+    ok(p, &["cluster", "s.csv", "--out", "labels.csv", "--eps-m", "100", "--min-points", "3"]);
+    let labels = std::fs::read_to_string(p.join("labels.csv")).unwrap();
+    assert!(labels.starts_with("row,id,label\n1,00501,0\n2,00502,0\n"), "{labels}");
+    assert_eq!(labels.lines().count(), 1 + 11);
+}
+
+#[test]
+fn run_writes_every_output_and_reruns_byte_for_byte() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    write(p, "s.csv", SMALL.as_bytes());
+    ok(p, &["run", "s.csv", "--out", "a", "--top-percent", "50", "--eps-m", "100", "--min-points", "3"]);
+    assert_eq!(entries(&p.join("a")), ["analysis.toml", "households.csv", "report.json", "zones.csv", "zones.geojson"]);
+    // The five poorest households, 20–60 m apart, form the only zone.
+    let gj: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.join("a/zones.geojson")).unwrap()).unwrap();
+    let f = &gj["features"].as_array().unwrap()[..];
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["properties"]["households"], 5);
+    assert_eq!(f[0]["properties"]["people"], 25.0);
+    assert_eq!(f[0]["properties"]["rank"], 1);
+    assert_eq!(f[0]["geometry"]["type"], "Polygon");
+    let hh = std::fs::read_to_string(p.join("a/households.csv")).unwrap();
+    let first = hh.lines().nth(1).unwrap();
+    assert!(first.starts_with("00501,-12.0500,-77.0500,4,300,no,"), "input columns unchanged: {first}");
+    assert!(first.ends_with(",true,0,0"), "{first}");
+    // Rerun with the written analysis: identical outputs (timings aside).
+    ok(p, &["run", "s.csv", "--out", "b", "--analysis", "a/analysis.toml"]);
+    for f in ["zones.geojson", "households.csv", "zones.csv", "analysis.toml"] {
+        assert_eq!(std::fs::read(p.join("a").join(f)).unwrap(), std::fs::read(p.join("b").join(f)).unwrap(), "{f}");
+    }
+    let strip = |f: &Path| {
+        let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+        v.as_object_mut().unwrap().remove("timings_ms");
+        v
+    };
+    assert_eq!(strip(&p.join("a/report.json")), strip(&p.join("b/report.json")));
+    // An existing output is refused, and kept, without --force.
+    let got = fails(p, &["run", "s.csv", "--out", "a"]);
+    assert_eq!(got, "needmap: a: already exists; choose another output or pass --force to replace it");
+    ok(p, &["run", "s.csv", "--out", "a", "--force", "--analysis", "a/analysis.toml"]);
+    // The input is never an output.
+    let got = fails(p, &["cluster", "s.csv", "--out", "s.csv", "--force"]);
+    assert_eq!(got, "needmap: s.csv: is the input file; choose another output");
+    assert_eq!(std::fs::read_to_string(p.join("s.csv")).unwrap(), SMALL);
+}
+
+/// Adjusted Rand index of two labelings (noise as one class), computed from scratch.
+fn ari(a: &[i64], b: &[i64]) -> f64 {
+    use std::collections::HashMap;
+    let n = a.len() as f64;
+    let mut joint: HashMap<(i64, i64), f64> = HashMap::new();
+    let mut ra: HashMap<i64, f64> = HashMap::new();
+    let mut rb: HashMap<i64, f64> = HashMap::new();
+    for (&x, &y) in a.iter().zip(b) {
+        *joint.entry((x, y)).or_default() += 1.0;
+        *ra.entry(x).or_default() += 1.0;
+        *rb.entry(y).or_default() += 1.0;
+    }
+    let c2 = |x: f64| x * (x - 1.0) / 2.0;
+    let sj: f64 = joint.values().map(|&v| c2(v)).sum();
+    let sa: f64 = ra.values().map(|&v| c2(v)).sum();
+    let sb: f64 = rb.values().map(|&v| c2(v)).sum();
+    let expected = sa * sb / c2(n);
+    (sj - expected) / (0.5 * (sa + sb) - expected)
+}
+
+#[test]
+fn dbscan_agrees_with_scikit_learn_on_100k_households() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench");
+    let generated = Command::new("python3")
+        .arg(bench.join("gen_households.py"))
+        .args(["100000", "--seed", "42", "--out"])
+        .arg(p.join("h.csv"))
+        .output()
+        .expect("python3 runs ../shared/bench/gen_households.py (needs numpy)");
+    assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
+    ok(p, &["cluster", "h.csv", "--method", "dbscan", "--eps-m", "150", "--min-points", "10", "--out", "labels.csv"]);
+    let read = |f: &Path, col: usize| -> Vec<(String, i64)> {
+        let text = std::fs::read_to_string(f).unwrap();
+        let mut v: Vec<(String, i64)> = text
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let parts: Vec<&str> = l.split(',').collect();
+                (parts[col - 1].to_string(), parts[col].parse().unwrap())
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let ours = read(&p.join("labels.csv"), 2);
+    let reference = read(&bench.join("ref_labels_100k.csv"), 1);
+    assert_eq!(ours.len(), reference.len());
+    assert!(ours.iter().zip(&reference).all(|(a, b)| a.0 == b.0), "same ids");
+    let a: Vec<i64> = reference.iter().map(|x| x.1).collect();
+    let b: Vec<i64> = ours.iter().map(|x| x.1).collect();
+    let score = ari(&a, &b);
+    assert!(score >= 0.999, "ARI {score}");
+    let noise_ref = a.iter().filter(|&&l| l < 0).count();
+    let noise_ours = b.iter().filter(|&&l| l < 0).count();
+    assert!((noise_ref as i64 - noise_ours as i64).abs() < 50, "noise {noise_ours} vs {noise_ref}");
+}
+
+#[test]
+fn help_names_every_subcommand() {
+    let d = tempfile::tempdir().unwrap();
+    let o = ok(d.path(), &["--help"]);
+    let s = String::from_utf8_lossy(&o.stdout);
+    for sub in ["run", "cluster", "inspect"] {
+        assert!(s.contains(&format!("  {sub} ")), "{s}");
+    }
+    let o = needmap(d.path(), &["run"]);
+    assert_eq!(o.status.code(), Some(2));
+}
