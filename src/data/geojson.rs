@@ -66,7 +66,7 @@ impl GeojsonSource {
                 }
             };
             let geoms: Vec<Result<(f64, f64), (IssueKind, String)>> = match f.geometry.as_ref().map(|g| &g.value) {
-                None => vec![Err((IssueKind::MissingGeometry, "feature has no geometry (null)".to_string()))],
+                None => vec![Err((IssueKind::MissingGeometry, "has no geometry (null)".to_string()))],
                 Some(GeometryValue::Point { coordinates }) => {
                     vec![point(coordinates.as_slice())]
                 }
@@ -75,7 +75,7 @@ impl GeojsonSource {
                 }
                 Some(other) => vec![Err((
                     IssueKind::UnsupportedGeometry,
-                    format!("feature is a {}; only Point and MultiPoint features are households", other.type_name()),
+                    format!("is a {}; only Point and MultiPoint features are households", other.type_name()),
                 ))],
             };
             for g in geoms {

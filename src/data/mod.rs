@@ -617,7 +617,9 @@ impl<'a> Builder<'a> {
                 let h = hash_str(id);
                 if let Some(&first) = self.ids.get(&h) {
                     let first_id = self.out.cells.get(first as usize, self.id_kept.unwrap_or(0));
-                    if first_id.trim() == id {
+                    // The points of one MultiPoint feature share its id.
+                    let same_record = self.out.row[first as usize] == rec.row;
+                    if first_id.trim() == id && !same_record {
                         let msg = format!(
                             "duplicate id {id:?}: already used on line {}; the first one is kept",
                             self.out.line[first as usize]
