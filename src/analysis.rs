@@ -151,7 +151,8 @@ pub struct Imported {
     pub households: Households,
     pub report: ImportReport,
     pub xyz: Vec<Xyz>,
-    pub index: Index,
+    /// The R-tree, built on first use (`needmap cluster` never needs it).
+    index: std::sync::OnceLock<Index>,
     /// People per household (NaN where unknown), when there is a people column.
     pub people: Option<Vec<f64>>,
     pub people_column: Option<String>,
@@ -173,9 +174,7 @@ const PEOPLE_NAMES: &[&str] = &[
 
 pub fn import_stage(path: &Path, cfg: &InputConfig, keep: &Keep, progress: &Progress) -> Result<Imported, RunError> {
     let (households, report) = data::import(path, &cfg.options, keep, progress)?;
-    progress.stage("index", households.len() as u64);
     let xyz = households.xyz();
-    let index = Index::new(&xyz);
     progress.check()?;
     let people_col = match &cfg.people_column {
         Some(name) => Some(
@@ -189,7 +188,14 @@ pub fn import_stage(path: &Path, cfg: &InputConfig, keep: &Keep, progress: &Prog
     };
     let people = people_col.map(|c| households.numbers(c).into_iter().map(|v| v.unwrap_or(f64::NAN)).collect());
     let people_column = people_col.map(|c| households.columns[c].name.clone());
-    Ok(Imported { households, report, xyz, index, people, people_column })
+    Ok(Imported { households, report, xyz, index: std::sync::OnceLock::new(), people, people_column })
+}
+
+impl Imported {
+    /// The R-tree over every household.
+    pub fn index(&self) -> &Index {
+        self.index.get_or_init(|| Index::new(&self.xyz))
+    }
 }
 
 /// The need score and the critical households.
@@ -324,7 +330,7 @@ pub fn zones_stage(
 ) -> Result<ZonesResult, RunError> {
     let inp = ZoneInputs {
         xyz: &imp.xyz,
-        index: &imp.index,
+        index: imp.index(),
         need: &scored.need.score,
         critical: &scored.critical,
         people: imp.people.as_deref(),

@@ -297,7 +297,9 @@ fn cluster_only(input: &std::path::Path, out: &std::path::Path, a: &Analysis, fo
     use std::io::Write as _;
     atomic::check_target(out, Some(input), force)?;
     let progress = Progress::new();
+    let timer = Timer::new();
     let imported = analysis::import_stage(input, &a.input, &Keep::Only(people_names()), &progress)?;
+    timer.lap("import");
     for r in &imported.report.rejects {
         eprintln!("needmap: rejected: {}", r.located(input));
     }
@@ -308,6 +310,7 @@ fn cluster_only(input: &std::path::Path, out: &std::path::Path, a: &Analysis, fo
         resolved: Default::default(),
     };
     let clustered = analysis::cluster_stage(&imported, &scored, &a.cluster, &progress)?;
+    timer.lap("cluster");
     if let Some(s) = &clustered.suggestion {
         eprintln!("needmap: {}", s.note);
     }
@@ -334,6 +337,7 @@ fn cluster_only(input: &std::path::Path, out: &std::path::Path, a: &Analysis, fo
         }
         Ok(())
     })?;
+    timer.lap("write");
     eprintln!(
         "needmap: {} households, {} clusters, {} noise → {}",
         n,
@@ -342,6 +346,29 @@ fn cluster_only(input: &std::path::Path, out: &std::path::Path, a: &Analysis, fo
         out.display()
     );
     Ok(())
+}
+
+/// Stage times on stderr when `NEEDMAP_TIMINGS` is set (for benchmarks and profiling).
+struct Timer {
+    on: bool,
+    last: std::cell::Cell<std::time::Instant>,
+}
+
+impl Timer {
+    fn new() -> Self {
+        Self {
+            on: std::env::var_os("NEEDMAP_TIMINGS").is_some(),
+            last: std::cell::Cell::new(std::time::Instant::now()),
+        }
+    }
+
+    fn lap(&self, stage: &str) {
+        if self.on {
+            let now = std::time::Instant::now();
+            eprintln!("needmap: timing {stage}: {:.3} s", (now - self.last.get()).as_secs_f64());
+            self.last.set(now);
+        }
+    }
 }
 
 /// Columns `cluster` keeps besides the id: a people column, for --weight-by-people.
