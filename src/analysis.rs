@@ -12,6 +12,7 @@
 //! so running again with it reproduces the same outputs byte for byte.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -340,11 +341,13 @@ pub fn zones_stage(
 }
 
 /// Everything a run produced.
+///
+/// Stage results are shared (`Arc`) so the app can keep them for its map while exporting.
 pub struct Outcome {
-    pub imported: Imported,
-    pub scored: Scored,
-    pub clustered: Clustered,
-    pub zones: ZonesResult,
+    pub imported: Arc<Imported>,
+    pub scored: Arc<Scored>,
+    pub clustered: Arc<Clustered>,
+    pub zones: Arc<ZonesResult>,
     /// The analysis with every automatic choice written out.
     pub resolved: Analysis,
     /// (stage, milliseconds).
@@ -372,5 +375,12 @@ pub fn run(analysis: &Analysis, input: &Path, progress: &Progress) -> Result<Out
     resolved.input.people_column = imported.people_column.clone();
     resolved.need = scored.resolved.clone();
     resolved.cluster = clustered.resolved.clone();
-    Ok(Outcome { imported, scored, clustered, zones, resolved, timings_ms: timings })
+    Ok(Outcome {
+        imported: Arc::new(imported),
+        scored: Arc::new(scored),
+        clustered: Arc::new(clustered),
+        zones: Arc::new(zones),
+        resolved,
+        timings_ms: timings,
+    })
 }

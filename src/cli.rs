@@ -257,8 +257,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+#[cfg(feature = "gui")]
+fn open_app(file: Option<PathBuf>) -> anyhow::Result<()> {
+    crate::app::run(file)
+}
+
+#[cfg(not(feature = "gui"))]
 fn open_app(_file: Option<PathBuf>) -> anyhow::Result<()> {
-    anyhow::bail!("the desktop app is not part of this build yet; use a subcommand, see `needmap --help`")
+    anyhow::bail!(
+        "this needmap was built without the desktop app (feature `gui`); use a subcommand, see `needmap --help`"
+    )
 }
 
 fn with_threads<T>(threads: Option<usize>, f: impl FnOnce() -> anyhow::Result<T> + Send) -> anyhow::Result<T>

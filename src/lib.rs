@@ -6,6 +6,8 @@
 //! (hulls, figures, ranking). Every long stage takes a [`progress::Progress`] handle for
 //! progress and cancel, shared by the CLI and the app.
 pub mod analysis;
+#[cfg(feature = "gui")]
+pub mod app;
 pub mod cli;
 pub mod cluster;
 pub mod data;

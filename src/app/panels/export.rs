@@ -1,0 +1,50 @@
+//! Export panel: writes the same files as `needmap run` (zones.geojson, households.csv,
+//! zones.csv, report.json, analysis.toml) into a new folder, atomically; saves and loads the
+//! analysis file that reproduces them from the command line.
+
+use egui::{RichText, Ui};
+
+use super::super::i18n::Strings;
+use super::super::state::{AppState, Command, PickKind};
+
+pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>, exporting: bool) {
+    super::heading(ui, s.t("export.title"), s.t("export.help"));
+    let ready = st.zones.is_some();
+    if !ready {
+        ui.label(s.t("export.not_ready"));
+    }
+    ui.label(s.t("export.folder"));
+    ui.horizontal(|ui| {
+        ui.add(
+            egui::TextEdit::singleline(&mut st.export_dir_text)
+                .hint_text("needmap_out")
+                .desired_width(ui.available_width() - 90.0),
+        );
+        if ui.button(s.t("export.choose")).clicked() {
+            cmds.push(Command::Pick(PickKind::ExportFolder));
+        }
+    });
+    ui.label(RichText::new(s.t("export.new_folder")).small().weak());
+    ui.add_enabled_ui(ready && !exporting && !st.export_dir_text.trim().is_empty(), |ui| {
+        if ui.button(s.t("export.write")).clicked() {
+            cmds.push(Command::Export(st.export_dir_text.trim().into()));
+        }
+    });
+    ui.add_space(12.0);
+    ui.label(RichText::new(s.t("export.analysis")).strong());
+    ui.label(RichText::new(s.t("export.analysis_help")).small().weak());
+    ui.horizontal(|ui| {
+        if ui.button(s.t("menu.save_analysis")).clicked() {
+            cmds.push(Command::Pick(PickKind::SaveAnalysis));
+        }
+        if ui.button(s.t("menu.load_analysis")).clicked() {
+            cmds.push(Command::Pick(PickKind::LoadAnalysis));
+        }
+    });
+    if let Some(p) = &st.path {
+        ui.add_space(8.0);
+        ui.label(RichText::new(s.t("export.cli")).small());
+        let out = if st.export_dir_text.trim().is_empty() { "needmap_out" } else { st.export_dir_text.trim() };
+        ui.code(format!("needmap run {:?} --analysis analysis.toml --out {:?}", p.display().to_string(), out));
+    }
+}

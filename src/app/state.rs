@@ -1,0 +1,163 @@
+//! What the frame reads: the analysis being edited, the latest results, the selection, and
+//! the user's preferences. Panels never change results themselves: they edit the analysis
+//! and return [`Command`]s, which the app hands to the worker.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::{Analysis, Clustered, Imported, Scored, Suggestion};
+use crate::zones::ZonesResult;
+
+use super::i18n::Lang;
+use super::map::households::ColourBy;
+use super::map::tiles::TileSetting;
+use super::map::{MapHouseholds, MapZones};
+use super::worker::Stage;
+
+/// What a panel asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Open a survey file (import and run everything).
+    Open(PathBuf),
+    /// Recompute from this stage on, with the current analysis.
+    Rerun(Stage),
+    Cancel,
+    SelectZone(Option<u32>),
+    /// Centre the map on the selected zone (or the data, with `None`).
+    Frame(Option<u32>),
+    Export(PathBuf),
+    SaveAnalysis(PathBuf),
+    LoadAnalysis(PathBuf),
+    SetTiles(TileSetting),
+    /// Ask the user for a path with a file dialog, then run the command built from it.
+    Pick(PickKind),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PickKind {
+    Survey,
+    ExportFolder,
+    SaveAnalysis,
+    LoadAnalysis,
+    PmTiles,
+    TileFolder,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Tab {
+    #[default]
+    Data,
+    Need,
+    Clusters,
+    Zones,
+    Export,
+}
+
+/// Preferences kept between sessions (never data).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Prefs {
+    pub lang: Lang,
+    pub recent: Vec<PathBuf>,
+    pub tab: Tab,
+    pub show_households: bool,
+    pub show_zones: bool,
+    pub colour_by: ColourBy,
+    pub tiles: TileSetting,
+    /// Map centre (lon, lat) and zoom when the app was closed.
+    pub map_view: Option<((f64, f64), f64)>,
+    pub last_export_dir: Option<PathBuf>,
+}
+
+impl Default for Prefs {
+    fn default() -> Self {
+        Self {
+            lang: Lang::from_system(),
+            recent: Vec::new(),
+            tab: Tab::Data,
+            show_households: true,
+            show_zones: true,
+            colour_by: ColourBy::Need,
+            tiles: TileSetting::OpenStreetMap,
+            map_view: None,
+            last_export_dir: None,
+        }
+    }
+}
+
+impl Prefs {
+    pub fn remember(&mut self, path: &std::path::Path) {
+        self.recent.retain(|p| p != path);
+        self.recent.insert(0, path.to_path_buf());
+        self.recent.truncate(8);
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    Info(String),
+    Error(String),
+}
+
+/// Zones table sort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortBy {
+    #[default]
+    Rank,
+    Households,
+    People,
+    Critical,
+    MeanNeed,
+    Area,
+}
+
+#[derive(Default)]
+pub struct AppState {
+    pub prefs: Prefs,
+    pub analysis: Analysis,
+    /// The survey shown (results belong to it).
+    pub path: Option<PathBuf>,
+    /// The path typed in the Data panel.
+    pub path_text: String,
+    pub imported: Option<Arc<Imported>>,
+    pub map_households: Option<Arc<MapHouseholds>>,
+    pub scored: Option<Arc<Scored>>,
+    pub clustered: Option<Arc<Clustered>>,
+    pub zones: Option<Arc<ZonesResult>>,
+    pub map_zones: Option<Arc<MapZones>>,
+    /// The last k-distance suggestion, kept when the user then sets eps by hand.
+    pub suggestion: Option<Suggestion>,
+    pub selected_zone: Option<u32>,
+    pub hovered_zone: Option<u32>,
+    pub hovered_household: Option<usize>,
+    pub aggregated: bool,
+    pub notice: Option<Notice>,
+    /// Frame the map on this lon/lat box at the next frame.
+    pub frame_request: Option<super::map::BBox>,
+    pub sort: (SortBy, bool),
+    pub export_dir_text: String,
+    /// Last finished run, seconds.
+    pub last_run_s: Option<f64>,
+}
+
+impl AppState {
+    /// Drops every result (a new file is being opened).
+    pub fn clear_results(&mut self) {
+        self.imported = None;
+        self.map_households = None;
+        self.scored = None;
+        self.clustered = None;
+        self.zones = None;
+        self.map_zones = None;
+        self.suggestion = None;
+        self.selected_zone = None;
+        self.hovered_zone = None;
+        self.hovered_household = None;
+    }
+
+    pub fn zone_count(&self) -> Option<usize> {
+        self.zones.as_ref().map(|z| z.zones.len())
+    }
+}

@@ -1,0 +1,191 @@
+//! Runs the pipeline off the UI thread.
+//!
+//! A [`Job`] names the first stage to recompute and carries the results of the stages before
+//! it, so changing a clustering parameter never re-reads the file. Each job gets its own
+//! thread and [`Progress`] handle; starting a job cancels the one before (its late messages
+//! carry an old job number and are dropped). Results come back over a channel and the thread
+//! asks egui for a repaint.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+
+use crate::analysis::{self, Analysis, Clustered, Imported, Outcome, RunError, Scored};
+use crate::data::Keep;
+use crate::progress::Progress;
+use crate::zones::ZonesResult;
+
+use super::map::{MapHouseholds, MapZones};
+
+/// Pipeline stages, in order. A job starts at one and runs every stage after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    Import,
+    Need,
+    Cluster,
+    Zones,
+}
+
+/// Results a job starts from.
+#[derive(Clone, Default)]
+pub struct Upstream {
+    pub imported: Option<Arc<Imported>>,
+    pub scored: Option<Arc<Scored>>,
+    pub clustered: Option<Arc<Clustered>>,
+}
+
+pub struct Job {
+    pub path: PathBuf,
+    pub analysis: Analysis,
+    pub from: Stage,
+    pub upstream: Upstream,
+}
+
+/// What a job sends back, in order.
+pub enum Msg {
+    Imported(Arc<Imported>, Arc<MapHouseholds>),
+    Scored(Arc<Scored>),
+    Clustered(Arc<Clustered>),
+    Zones(Arc<ZonesResult>, Arc<MapZones>),
+    Failed(String),
+    Cancelled,
+    Exported(Result<PathBuf, String>),
+}
+
+/// What the UI shows while a job runs.
+pub struct Running {
+    pub id: u64,
+    pub progress: Progress,
+    pub started: std::time::Instant,
+}
+
+pub struct Worker {
+    tx: Sender<(u64, Msg)>,
+    rx: Receiver<(u64, Msg)>,
+    next_id: u64,
+    pub running: Option<Running>,
+    /// An export is being written.
+    pub exporting: bool,
+    repaint: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl Worker {
+    /// `repaint` is called from the worker thread after each message (egui's
+    /// `Context::request_repaint`).
+    pub fn new(repaint: impl Fn() + Send + Sync + 'static) -> Self {
+        let (tx, rx) = channel();
+        Self { tx, rx, next_id: 1, running: None, exporting: false, repaint: Arc::new(repaint) }
+    }
+
+    /// Starts `job`, cancelling the one before.
+    pub fn start(&mut self, job: Job) {
+        self.cancel();
+        let id = self.next_id;
+        self.next_id += 1;
+        let progress = Progress::new();
+        self.running = Some(Running { id, progress: progress.clone(), started: std::time::Instant::now() });
+        let tx = self.tx.clone();
+        let repaint = self.repaint.clone();
+        std::thread::Builder::new()
+            .name("needmap-worker".into())
+            .spawn(move || {
+                let send = |m: Msg| {
+                    let _ = tx.send((id, m));
+                    repaint();
+                };
+                match run_job(job, &progress, &send) {
+                    Ok(()) => {}
+                    Err(RunError::Cancelled) => send(Msg::Cancelled),
+                    Err(e) => send(Msg::Failed(e.to_string())),
+                }
+            })
+            .expect("spawn worker thread");
+    }
+
+    /// Writes every output of `outcome` into `dir` on a thread (same writers as `needmap run`).
+    pub fn export(&mut self, outcome: Outcome, input: PathBuf, dir: PathBuf, force: bool) {
+        let tx = self.tx.clone();
+        let repaint = self.repaint.clone();
+        self.exporting = true;
+        std::thread::spawn(move || {
+            let r = crate::export::write_run(&outcome, &input, &dir, force).map(|()| dir).map_err(|e| e.to_string());
+            let _ = tx.send((0, Msg::Exported(r)));
+            repaint();
+        });
+    }
+
+    /// Asks the running job to stop.
+    pub fn cancel(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.progress.cancel();
+        }
+    }
+
+    pub fn busy(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// Messages of the current job (and export results), oldest first.
+    pub fn poll(&mut self) -> Vec<Msg> {
+        let mut out = Vec::new();
+        while let Ok((id, msg)) = self.rx.try_recv() {
+            let current = self.running.as_ref().map(|r| r.id);
+            match msg {
+                Msg::Exported(_) => {
+                    self.exporting = false;
+                    out.push(msg)
+                }
+                _ if Some(id) == current => {
+                    let last = matches!(msg, Msg::Zones(..) | Msg::Failed(_) | Msg::Cancelled);
+                    out.push(msg);
+                    if last {
+                        self.running = None;
+                    }
+                }
+                Msg::Cancelled => {}
+                _ => {} // a cancelled job's late result
+            }
+        }
+        out
+    }
+}
+
+fn run_job(job: Job, progress: &Progress, send: &dyn Fn(Msg)) -> Result<(), RunError> {
+    let Job { path, analysis: a, from, upstream } = job;
+    let imported = match (from, upstream.imported) {
+        (Stage::Import, _) | (_, None) => {
+            let imp = Arc::new(analysis::import_stage(&path, &a.input, &Keep::All, progress)?);
+            progress.check()?;
+            progress.stage("map", 1);
+            let map = Arc::new(MapHouseholds::new(&imp));
+            send(Msg::Imported(imp.clone(), map));
+            imp
+        }
+        (_, Some(imp)) => imp,
+    };
+    let scored = match (from <= Stage::Need, upstream.scored) {
+        (true, _) | (_, None) => {
+            progress.stage("need", 1);
+            let s = Arc::new(analysis::need_stage(&imported, &a.need, &a.selection)?);
+            progress.check()?;
+            send(Msg::Scored(s.clone()));
+            s
+        }
+        (false, Some(s)) => s,
+    };
+    let clustered = match (from <= Stage::Cluster, upstream.clustered) {
+        (true, _) | (_, None) => {
+            let c = Arc::new(analysis::cluster_stage(&imported, &scored, &a.cluster, progress)?);
+            progress.check()?;
+            send(Msg::Clustered(c.clone()));
+            c
+        }
+        (false, Some(c)) => c,
+    };
+    let zones = Arc::new(analysis::zones_stage(&imported, &scored, &clustered, &a.zones, progress)?);
+    progress.check()?;
+    progress.stage("map", 1);
+    let map = Arc::new(MapZones::new(&zones));
+    send(Msg::Zones(zones, map));
+    Ok(())
+}
