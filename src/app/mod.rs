@@ -471,7 +471,10 @@ impl NeedmapApp {
             }
             match &self.state.notice {
                 Some(Notice::Error(e)) => {
-                    ui.label(RichText::new(format!("⚠ {e}")).color(Color32::from_rgb(0xc0, 0x1c, 0x28)));
+                    ui.label(
+                        RichText::new(format!("{} {e}", s.t("status.error")))
+                            .color(Color32::from_rgb(0xc0, 0x1c, 0x28)),
+                    );
                 }
                 Some(Notice::Info(m)) => {
                     ui.label(m.as_str());

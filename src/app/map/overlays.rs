@@ -62,6 +62,9 @@ pub struct LegendText<'a> {
     pub zone_rank: &'a str,
 }
 
+/// Draws a legend row's colour sample into a rect.
+type Swatch = Box<dyn Fn(&Painter, Rect)>;
+
 /// Bottom-right legend; returns its rect so the attribution can go below it.
 pub fn legend(
     painter: &Painter,
@@ -73,10 +76,10 @@ pub fn legend(
 ) -> Rect {
     let w = 170.0;
     let font = FontId::proportional(12.0);
-    let mut rows: Vec<(String, Box<dyn Fn(&Painter, Rect)>)> = Vec::new();
+    let mut rows: Vec<(String, Swatch)> = Vec::new();
     match colour_by {
         ColourBy::Need if has_need => rows.push((
-            format!("{}  0 → 1", text.need),
+            format!("{}  0 - 1", text.need),
             Box::new(|p: &Painter, r: Rect| {
                 let n = 20;
                 for k in 0..n {
@@ -112,7 +115,7 @@ pub fn legend(
     }
     if zones > 0 {
         rows.push((
-            format!("{}  1 → {zones}", text.zone_rank),
+            format!("{}  1 - {zones}", text.zone_rank),
             Box::new(move |p: &Painter, r: Rect| {
                 let n = 10.min(zones);
                 for k in 0..n {

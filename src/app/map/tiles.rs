@@ -135,7 +135,7 @@ impl FolderTiles {
         for ext in ["png", "jpg", "jpeg"] {
             let p = self.dir.join(id.zoom.to_string()).join(id.x.to_string()).join(format!("{}.{ext}", id.y));
             if let Ok(bytes) = std::fs::read(&p) {
-                return Tile::new(&bytes, &Style::default(), id.zoom, 256, &self.ctx).ok();
+                return Tile::new(&bytes, &Style, id.zoom, 256, &self.ctx).ok();
             }
         }
         None

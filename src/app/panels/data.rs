@@ -88,7 +88,7 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
         }
     });
     for n in &r.notes {
-        ui.label(RichText::new(format!("ℹ {n}")).small());
+        ui.label(RichText::new(format!("• {n}")).small());
     }
 
     ui.add_space(6.0);

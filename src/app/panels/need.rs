@@ -38,7 +38,7 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
         egui::Frame::group(ui.style()).show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.label(RichText::new(&ind.column).strong());
-                if ui.small_button("✖").on_hover_text(s.t("need.remove")).clicked() {
+                if ui.small_button("x").on_hover_text(s.t("need.remove")).clicked() {
                     remove = Some(k);
                 }
             });

@@ -122,7 +122,7 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
         .header(22.0, |mut header| {
             for (by, label) in &cols {
                 header.col(|ui| {
-                    let arrow = if st.sort.0 == *by { if st.sort.1 { " ⏷" } else { " ⏶" } } else { "" };
+                    let arrow = if st.sort.0 == *by { if st.sort.1 { " v" } else { " ^" } } else { "" };
                     if ui.button(format!("{label}{arrow}")).clicked() {
                         st.sort = if st.sort.0 == *by { (*by, !st.sort.1) } else { (*by, *by != SortBy::Rank) };
                     }

@@ -1,0 +1,203 @@
+//! The desktop app driven as a person would, with egui_kittest: open a sample survey through
+//! the app's own open path, wait for the worker, read the zones table, select a zone, switch
+//! to Spanish, cancel a long run; and snapshot images of the main screens (wgpu on Mesa's
+//! lavapipe in CI). No network: the app is built with the embedded basemap only.
+#![cfg(feature = "gui")]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use needmap::analysis::{self, Analysis};
+use needmap::app::NeedmapApp;
+use needmap::app::i18n::Lang;
+use needmap::app::state::{Notice, Prefs, Tab};
+use needmap::progress::Progress;
+
+fn sample(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data").join(name)
+}
+
+/// The app in a fixed-size window, English, offline, no saved preferences.
+fn harness(lang: Lang) -> Harness<'static, Option<NeedmapApp>> {
+    Harness::builder().with_size(egui::vec2(1280.0, 800.0)).with_max_steps(20).build_ui_state(
+        move |ui, app: &mut Option<NeedmapApp>| {
+            let prefs = Prefs { lang, recent: vec![], map_view: None, ..Prefs::default() };
+            app.get_or_insert_with(|| NeedmapApp::new(ui.ctx(), prefs, false)).show(ui);
+        },
+        None,
+    )
+}
+
+fn app<'h>(h: &'h mut Harness<'static, Option<NeedmapApp>>) -> &'h mut NeedmapApp {
+    h.state_mut().as_mut().expect("the app is built on the first frame")
+}
+
+/// Steps the UI until the worker is idle (never a fixed sleep; a short pause between frames
+/// lets the worker thread run on a busy machine).
+fn wait_idle(h: &mut Harness<'static, Option<NeedmapApp>>) {
+    let start = Instant::now();
+    loop {
+        h.step();
+        if !app(h).busy() {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(300), "the worker did not finish in 5 minutes");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Let the results settle into the panels (and tables size their columns).
+    for _ in 0..3 {
+        h.step();
+    }
+}
+
+/// Opens `path` the way the Data panel's Load button does: type the path, click Load.
+fn open_through_data_panel(h: &mut Harness<'static, Option<NeedmapApp>>, path: &Path) {
+    h.get_by_label("Data").click();
+    h.step();
+    let field = h.get_by_role(egui::accesskit::Role::TextInput);
+    field.focus();
+    field.type_text(&path.display().to_string());
+    h.step();
+    h.get_by_label("Load").click();
+    h.step();
+}
+
+#[test]
+fn opening_a_sample_survey_fills_the_zones_table_and_a_row_selects_its_zone() {
+    let path = sample("lima_households.csv");
+    // The reference: the headless pipeline with the same default analysis.
+    let outcome = analysis::run(&Analysis::default(), &path, &Progress::new()).expect("pipeline runs");
+    let expected = outcome.zones.zones.len();
+    assert!(expected >= 5, "the sample should give several zones, got {expected}");
+
+    let mut h = harness(Lang::En);
+    open_through_data_panel(&mut h, &path);
+    assert!(app(&mut h).busy(), "opening starts the worker");
+    wait_idle(&mut h);
+    let a = app(&mut h);
+    assert!(a.state.notice.is_none(), "no error expected: {:?}", a.state.notice);
+    assert_eq!(a.state.zone_count(), Some(expected));
+    assert_eq!(
+        a.state.imported.as_ref().unwrap().households.len(),
+        outcome.imported.households.len(),
+        "the app imports the same households as the CLI"
+    );
+    // The Data panel shows the import report.
+    h.get_by_label(&outcome.imported.report.accepted.to_string());
+
+    h.get_by_label("Zones").click();
+    h.step();
+    h.get_by_label(&format!("{expected} zones"));
+    assert_eq!(app(&mut h).state.selected_zone, None);
+    h.get_by_label("#1").click();
+    h.step();
+    h.step();
+    let best = outcome.zones.zones[0].id;
+    assert_eq!(app(&mut h).state.selected_zone, Some(best), "clicking row #1 selects the best-ranked zone");
+    h.get_by_label("Zone #1");
+    // Clear it again from the panel.
+    h.get_by_label("Clear selection").click();
+    h.step();
+    assert_eq!(app(&mut h).state.selected_zone, None);
+}
+
+#[test]
+fn switching_to_spanish_relabels_the_interface() {
+    let mut h = harness(Lang::En);
+    h.step();
+    h.get_by_label("Data");
+    h.get_by_label("Language").click();
+    h.run_steps(3);
+    h.get_by_label("Español").click();
+    h.run_steps(3);
+    assert_eq!(app(&mut h).state.prefs.lang, Lang::Es);
+    for label in ["Datos", "Necesidad", "Grupos", "Zonas", "Exportar", "Archivo", "Idioma", "Abrir archivo…"] {
+        h.get_by_label(label);
+    }
+    assert!(h.query_by_label("Open file…").is_none(), "no English label left on the Data panel");
+}
+
+#[test]
+fn a_long_run_can_be_cancelled() {
+    // 600k households: long enough that the import is still running when Cancel is clicked.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.csv");
+    let mut text = String::with_capacity(600_000 * 40);
+    text.push_str("id,lat,lon,income\n");
+    let mut x: u64 = 1;
+    for i in 0..600_000u64 {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let a = (x >> 11) as f64 / (1u64 << 53) as f64;
+        let b = ((x >> 7) & 0xffff) as f64 / 65536.0;
+        text.push_str(&format!("{i},{:.6},{:.6},{}\n", -12.0 - 0.3 * a, -77.0 - 0.3 * b, (x >> 40) % 3000));
+    }
+    std::fs::write(&path, text).unwrap();
+
+    let mut h = harness(Lang::En);
+    h.step();
+    app(&mut h).open(path.clone());
+    // Two frames: the status bar grows to hold the progress bar, then stays put.
+    h.run_steps(2);
+    assert!(app(&mut h).busy());
+    h.get_by_label("Cancel").click();
+    h.step();
+    h.step();
+    let a = app(&mut h);
+    assert!(
+        !a.busy(),
+        "cancel stops the run at once: {:?} {:?}",
+        a.state.notice,
+        a.worker.running.as_ref().map(|r| r.progress.snapshot())
+    );
+    assert_eq!(a.state.notice, Some(Notice::Info("Cancelled.".into())));
+    assert!(a.state.zones.is_none(), "a cancelled run leaves no zones");
+    // The app still works: the same file runs to the end afterwards.
+    app(&mut h).rerun(needmap::app::worker::Stage::Import);
+    wait_idle(&mut h);
+    assert!(app(&mut h).state.imported.as_ref().is_some_and(|i| i.households.len() == 600_000));
+}
+
+#[test]
+fn a_bad_file_shows_a_clear_message_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no_coordinates.csv");
+    std::fs::write(&path, "name,income\nA,100\nB,200\n").unwrap();
+    let mut h = harness(Lang::En);
+    h.step();
+    app(&mut h).open(path.clone());
+    wait_idle(&mut h);
+    match &app(&mut h).state.notice {
+        Some(Notice::Error(e)) => assert!(e.contains("no_coordinates.csv"), "the message names the file: {e}"),
+        other => panic!("expected an error notice, got {other:?}"),
+    }
+    assert!(app(&mut h).state.zones.is_none());
+}
+
+/// Snapshots of the main screens, one failure hiding none.
+#[test]
+fn main_screens_match_their_snapshots() {
+    let path = sample("lima_households.csv");
+    let mut h = harness(Lang::En);
+    h.step();
+    let mut results = Vec::new();
+    results.push(h.try_snapshot("start"));
+    app(&mut h).open(path);
+    wait_idle(&mut h);
+    for (tab, name) in [
+        (Tab::Data, "data"),
+        (Tab::Need, "need"),
+        (Tab::Clusters, "clusters"),
+        (Tab::Zones, "zones"),
+        (Tab::Export, "export"),
+    ] {
+        app(&mut h).state.prefs.tab = tab;
+        for _ in 0..3 {
+            h.step();
+        }
+        results.push(h.try_snapshot(name));
+    }
+    let failures: Vec<String> = results.into_iter().filter_map(|r| r.err().map(|e| e.to_string())).collect();
+    assert!(failures.is_empty(), "snapshot differences:\n{}", failures.join("\n"));
+}
