@@ -121,8 +121,16 @@ const ID_NAMES: &[&str] = &[
     "objectid",
     "gid",
 ];
-const ACCURACY_NAMES: &[&str] =
-    &["accuracy", "precision", "gps_accuracy", "gps_precision", "accuracy_m", "horizontal_accuracy", "precision_m"];
+const ACCURACY_NAMES: &[&str] = &[
+    "accuracy",
+    "precision",
+    "gps_accuracy",
+    "gps_precision",
+    "accuracy_m",
+    "horizontal_accuracy",
+    "precision_m",
+    "gps_accuracy_m",
+];
 const GEOPOINT_NAMES: &[&str] =
     &["_geolocation", "geolocation", "geopoint", "gps", "location", "ubicacion", "ubicación", "coordinates", "coords"];
 
@@ -210,7 +218,9 @@ pub(crate) fn detect(
         accuracy = ACCURACY_NAMES.iter().find_map(|n| norm.iter().position(|h| h == n));
     }
     if accuracy.is_none() {
-        accuracy = norm.iter().position(|h| h.ends_with("_precision") || h.ends_with("_accuracy"));
+        accuracy = norm.iter().position(|h| {
+            ["_precision", "_accuracy", "_precision_m", "_accuracy_m"].iter().any(|suffix| h.ends_with(suffix))
+        });
     }
     let accuracy_name = match (accuracy, &coords) {
         (Some(c), _) => Some(headers[c].clone()),

@@ -309,7 +309,8 @@ pub(crate) fn whole_set_flags(h: &Households, _path: &Path, flags: &mut Vec<Issu
 }
 
 pub(crate) fn accuracy_summary(name: &str, acc: &[f32], cutoff: Option<f64>) -> Option<AccuracySummary> {
-    let mut v: Vec<f64> = acc.iter().filter(|a| a.is_finite()).map(|&a| a as f64).collect();
+    // Stored as f32: round to centimetres so the report shows 14.2, not 14.199999809.
+    let mut v: Vec<f64> = acc.iter().filter(|a| a.is_finite()).map(|&a| (a as f64 * 100.0).round() / 100.0).collect();
     if v.is_empty() {
         return None;
     }
