@@ -63,6 +63,7 @@ pub struct NeedmapApp {
     tiles: TileSource,
     connectivity: Connectivity,
     picks: (Sender<Command>, Receiver<Command>),
+    title: String,
 }
 
 impl NeedmapApp {
@@ -88,7 +89,7 @@ impl NeedmapApp {
         }
         let export_dir_text = prefs.last_export_dir.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
         let state = AppState { prefs, export_dir_text, ..Default::default() };
-        Self { state, worker, ctx: ctx.clone(), memory, tiles, connectivity, picks: channel() }
+        Self { state, worker, ctx: ctx.clone(), memory, tiles, connectivity, picks: channel(), title: String::new() }
     }
 
     fn strings(&self) -> Strings {
@@ -123,6 +124,12 @@ impl NeedmapApp {
         }
         self.state.notice = None;
         self.worker.start(Job { path, analysis: self.state.analysis.clone(), from, upstream });
+    }
+
+    /// Centres the map on (lon, lat) at `zoom` (for tests and benchmarks).
+    pub fn set_view(&mut self, lon: f64, lat: f64, zoom: f64) {
+        self.memory.center_at(lon_lat(lon, lat));
+        let _ = self.memory.set_zoom(zoom);
     }
 
     pub fn busy(&self) -> bool {
@@ -368,6 +375,16 @@ impl NeedmapApp {
             }
         });
         egui::CentralPanel::no_frame().show(ui, |ui| self.map_ui(ui, &mut cmds));
+
+        // Window title: the open file's name.
+        let title = match &self.state.path {
+            Some(p) => format!("{} — needmap", p.file_name().unwrap_or_default().to_string_lossy()),
+            None => "needmap".to_string(),
+        };
+        if self.title != title {
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title = title;
+        }
 
         for c in cmds {
             self.apply(c);

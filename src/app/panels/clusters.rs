@@ -108,8 +108,12 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
         ui.label(RichText::new(s.t("clusters.kdist_help")).small().weak());
         let eps_used = st.clustered.as_ref().and_then(|r| r.resolved.eps_m).unwrap_or(sug.eps_m);
         let pts: PlotPoints = sug.k_distances.iter().enumerate().map(|(i, &d)| [i as f64, d]).collect();
+        // The tail (isolated households) runs to kilometres; show the knee.
+        let top = (4.0 * sug.eps_m.max(eps_used)).min(sug.k_distances.last().copied().unwrap_or(1.0).max(1.0));
         Plot::new("kdist")
             .height(170.0)
+            .default_y_bounds(0.0, top)
+            .default_x_bounds(0.0, (sug.k_distances.len() as f64).max(1.0))
             .allow_scroll(false)
             .x_axis_label(s.t("clusters.kdist_x"))
             .y_axis_label(s.t("clusters.kdist_y"))

@@ -36,6 +36,7 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
     let reports = st.scored.as_ref().map(|sc| sc.need.indicators.clone()).unwrap_or_default();
     for (k, ind) in list.iter_mut().enumerate() {
         egui::Frame::group(ui.style()).show(ui, |ui| {
+            ui.set_width(ui.available_width());
             ui.horizontal(|ui| {
                 ui.label(RichText::new(&ind.column).strong());
                 if ui.small_button("x").on_hover_text(s.t("need.remove")).clicked() {
