@@ -470,18 +470,18 @@ impl NeedmapApp {
         ui.horizontal(|ui| {
             if let Some(r) = &self.worker.running {
                 let (stage, done, total) = r.progress.snapshot();
+                // Cancel first, so it never moves as the stage name changes.
+                if ui.button(s.t("action.cancel")).on_hover_text("Esc").clicked() {
+                    cmds.push(Command::Cancel);
+                }
                 ui.spinner();
-                ui.label(s.t(stage_key(stage)));
                 let bar = if total > 1 {
                     egui::ProgressBar::new(done as f32 / total as f32).show_percentage()
                 } else {
                     egui::ProgressBar::new(0.0).animate(true)
                 };
                 ui.add(bar.desired_width(220.0));
-                ui.label(format!("{:.1} s", r.started.elapsed().as_secs_f64()));
-                if ui.button(s.t("action.cancel")).clicked() {
-                    cmds.push(Command::Cancel);
-                }
+                ui.label(format!("{} · {:.1} s", s.t(stage_key(stage)), r.started.elapsed().as_secs_f64()));
             } else if self.worker.exporting {
                 ui.spinner();
                 ui.label(s.t("status.exporting"));

@@ -56,9 +56,9 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
                         ui.label(resolved.as_ref().and_then(|r| r.eps_m).map_or("—".into(), |e| format!("{e} m")));
                     }
                 }
-                ui.label(s.t("clusters.min_points"));
+                let l = ui.label(s.t("clusters.min_points"));
                 match &mut c.min_points {
-                    Some(m) => changed |= ui.add(egui::DragValue::new(m).range(2..=500)).changed(),
+                    Some(m) => changed |= ui.add(egui::DragValue::new(m).range(2..=500)).labelled_by(l.id).changed(),
                     None => {
                         ui.label(resolved.as_ref().and_then(|r| r.min_points).map_or("—".into(), |m| m.to_string()));
                     }
@@ -72,20 +72,21 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
         Method::Kmeans => {
             ui.label(RichText::new(s.t("clusters.kmeans_help")).small().weak());
             ui.horizontal(|ui| {
-                ui.label("k");
-                changed |= ui.add(egui::DragValue::new(&mut c.k).range(1..=500)).changed();
-                ui.label(s.t("clusters.seed"));
-                changed |= ui.add(egui::DragValue::new(&mut c.seed)).changed();
+                let l = ui.label("k");
+                changed |= ui.add(egui::DragValue::new(&mut c.k).range(1..=500)).labelled_by(l.id).changed();
+                let l = ui.label(s.t("clusters.seed"));
+                changed |= ui.add(egui::DragValue::new(&mut c.seed)).labelled_by(l.id).changed();
             });
             changed |= ui.checkbox(&mut c.need_weighted, s.t("clusters.need_weighted")).changed();
         }
         Method::Hdbscan => {
             ui.label(RichText::new(s.t("clusters.hdbscan_help")).small().weak());
             ui.horizontal(|ui| {
-                ui.label(s.t("clusters.min_cluster_size"));
-                changed |= ui.add(egui::DragValue::new(&mut c.min_cluster_size).range(2..=5000)).changed();
-                ui.label(s.t("clusters.min_samples"));
-                changed |= ui.add(egui::DragValue::new(&mut c.min_samples).range(1..=500)).changed();
+                let l = ui.label(s.t("clusters.min_cluster_size"));
+                changed |=
+                    ui.add(egui::DragValue::new(&mut c.min_cluster_size).range(2..=5000)).labelled_by(l.id).changed();
+                let l = ui.label(s.t("clusters.min_samples"));
+                changed |= ui.add(egui::DragValue::new(&mut c.min_samples).range(1..=500)).labelled_by(l.id).changed();
             });
         }
     }

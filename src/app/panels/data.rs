@@ -19,11 +19,14 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
         ui.label(RichText::new(s.t("data.drop_hint")).weak());
     });
     ui.horizontal(|ui| {
-        let edit = ui.add(
-            egui::TextEdit::singleline(&mut st.path_text)
-                .hint_text(s.t("data.path_hint"))
-                .desired_width(ui.available_width() - 70.0),
-        );
+        let l = ui.label(s.t("data.file"));
+        let edit = ui
+            .add(
+                egui::TextEdit::singleline(&mut st.path_text)
+                    .hint_text(s.t("data.path_hint"))
+                    .desired_width(ui.available_width() - 70.0),
+            )
+            .labelled_by(l.id);
         let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
         if (ui.button(s.t("data.load")).clicked() || enter) && !st.path_text.trim().is_empty() {
             cmds.push(Command::Open(st.path_text.trim().into()));
@@ -102,12 +105,13 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
         changed |= column_combo(ui, s.t("data.people_column"), &mut st.analysis.input.people_column, &names, s);
         ui.horizontal(|ui| {
             let mut on = st.analysis.input.options.accuracy_cutoff_m.is_some();
-            if ui.checkbox(&mut on, s.t("data.accuracy_cutoff")).changed() {
+            let c = ui.checkbox(&mut on, s.t("data.accuracy_cutoff"));
+            if c.changed() {
                 st.analysis.input.options.accuracy_cutoff_m = on.then_some(30.0);
                 changed = true;
             }
             if let Some(v) = &mut st.analysis.input.options.accuracy_cutoff_m {
-                changed |= ui.add(egui::DragValue::new(v).range(1.0..=1000.0).suffix(" m")).changed();
+                changed |= ui.add(egui::DragValue::new(v).range(1.0..=1000.0).suffix(" m")).labelled_by(c.id).changed();
             }
         });
         if changed {
@@ -145,16 +149,17 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
 fn column_combo(ui: &mut Ui, label: &str, value: &mut Option<String>, names: &[String], s: Strings) -> bool {
     let mut changed = false;
     ui.horizontal(|ui| {
-        ui.label(label);
-        egui::ComboBox::from_id_salt(label).selected_text(value.as_deref().unwrap_or(s.t("data.auto"))).show_ui(
-            ui,
-            |ui| {
+        let l = ui.label(label);
+        egui::ComboBox::from_id_salt(label)
+            .selected_text(value.as_deref().unwrap_or(s.t("data.auto")))
+            .show_ui(ui, |ui| {
                 changed |= ui.selectable_value(value, None, s.t("data.auto")).changed();
                 for n in names {
                     changed |= ui.selectable_value(value, Some(n.clone()), n).changed();
                 }
-            },
-        );
+            })
+            .response
+            .labelled_by(l.id);
     });
     changed
 }

@@ -13,13 +13,14 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>, e
     if !ready {
         ui.label(s.t("export.not_ready"));
     }
-    ui.label(s.t("export.folder"));
+    let l = ui.label(s.t("export.folder"));
     ui.horizontal(|ui| {
         ui.add(
             egui::TextEdit::singleline(&mut st.export_dir_text)
                 .hint_text("needmap_out")
                 .desired_width(ui.available_width() - 90.0),
-        );
+        )
+        .labelled_by(l.id);
         if ui.button(s.t("export.choose")).clicked() {
             cmds.push(Command::Pick(PickKind::ExportFolder));
         }

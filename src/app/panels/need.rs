@@ -44,34 +44,40 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
                 }
             });
             ui.horizontal(|ui| {
-                ui.label(s.t("need.weight"));
-                changed |= ui.add(egui::DragValue::new(&mut ind.weight).range(0.0..=10.0).speed(0.05)).changed();
+                let l = ui.label(s.t("need.weight"));
+                changed |= ui
+                    .add(egui::DragValue::new(&mut ind.weight).range(0.0..=10.0).speed(0.05))
+                    .labelled_by(l.id)
+                    .changed();
                 if ind.categories.is_empty() {
-                    egui::ComboBox::from_id_salt(("dir", k)).selected_text(s.t(direction_key(ind.direction))).show_ui(
-                        ui,
-                        |ui| {
+                    let l = ui.label(s.t("need.direction"));
+                    egui::ComboBox::from_id_salt(("dir", k))
+                        .selected_text(s.t(direction_key(ind.direction)))
+                        .show_ui(ui, |ui| {
                             for d in [Direction::HigherIsWorse, Direction::LowerIsWorse] {
                                 changed |= ui.selectable_value(&mut ind.direction, d, s.t(direction_key(d))).changed();
                             }
-                        },
-                    );
+                        })
+                        .response
+                        .labelled_by(l.id);
                 }
             });
             if ind.categories.is_empty() {
                 ui.horizontal(|ui| {
-                    ui.label(s.t("need.transform"));
-                    egui::ComboBox::from_id_salt(("tr", k)).selected_text(s.t(transform_key(ind.transform))).show_ui(
-                        ui,
-                        |ui| {
+                    let l = ui.label(s.t("need.transform"));
+                    egui::ComboBox::from_id_salt(("tr", k))
+                        .selected_text(s.t(transform_key(ind.transform)))
+                        .show_ui(ui, |ui| {
                             for t in [Transform::Percentile, Transform::MinMax, Transform::ZScore, Transform::Cutoff] {
                                 changed |= ui.selectable_value(&mut ind.transform, t, s.t(transform_key(t))).changed();
                             }
-                        },
-                    );
+                        })
+                        .response
+                        .labelled_by(l.id);
                     if ind.transform == Transform::Cutoff {
                         let mut v = ind.cutoff.unwrap_or(0.0);
-                        ui.label(s.t("need.cutoff"));
-                        if ui.add(egui::DragValue::new(&mut v).speed(0.1)).changed() {
+                        let l = ui.label(s.t("need.cutoff"));
+                        if ui.add(egui::DragValue::new(&mut v).speed(0.1)).labelled_by(l.id).changed() {
                             ind.cutoff = Some(v);
                             changed = true;
                         }
@@ -87,8 +93,11 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
                     .show(ui, |ui| {
                         egui::Grid::new(("catgrid", k)).num_columns(2).show(ui, |ui| {
                             for (value, score) in ind.categories.iter_mut() {
-                                ui.label(value);
-                                changed |= ui.add(egui::Slider::new(score, 0.0..=1.0).step_by(0.05)).changed();
+                                let l = ui.label(value.as_str());
+                                changed |= ui
+                                    .add(egui::Slider::new(score, 0.0..=1.0).step_by(0.05))
+                                    .labelled_by(l.id)
+                                    .changed();
                                 ui.end_row();
                             }
                         });
@@ -124,25 +133,30 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
         .map(|c| (c.name.clone(), c.kind))
         .collect();
     if !candidates.is_empty() {
-        egui::ComboBox::from_id_salt("add_indicator").selected_text(s.t("need.add")).show_ui(ui, |ui| {
-            for (name, kind) in &candidates {
-                if ui.selectable_label(false, name).clicked() {
-                    let mut ind = Indicator { column: name.clone(), ..Default::default() };
-                    if *kind == ColumnKind::Category {
-                        // Start every value at 0.5; the user scores them.
-                        let col = imp.households.column(name).unwrap_or(0);
-                        for i in 0..imp.households.len() {
-                            let v = imp.households.text(i, col).trim();
-                            if !v.is_empty() && ind.categories.len() < 60 {
-                                ind.categories.entry(v.to_string()).or_insert(0.5);
+        let add = ui.label(s.t("need.add_label"));
+        egui::ComboBox::from_id_salt("add_indicator")
+            .selected_text(s.t("need.add"))
+            .show_ui(ui, |ui| {
+                for (name, kind) in &candidates {
+                    if ui.selectable_label(false, name).clicked() {
+                        let mut ind = Indicator { column: name.clone(), ..Default::default() };
+                        if *kind == ColumnKind::Category {
+                            // Start every value at 0.5; the user scores them.
+                            let col = imp.households.column(name).unwrap_or(0);
+                            for i in 0..imp.households.len() {
+                                let v = imp.households.text(i, col).trim();
+                                if !v.is_empty() && ind.categories.len() < 60 {
+                                    ind.categories.entry(v.to_string()).or_insert(0.5);
+                                }
                             }
                         }
+                        list.push(ind);
+                        changed = true;
                     }
-                    list.push(ind);
-                    changed = true;
                 }
-            }
-        });
+            })
+            .response
+            .labelled_by(add.id);
     }
     ui.horizontal(|ui| {
         ui.label(s.t("need.missing"));
@@ -166,22 +180,25 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
     let mut sel_changed = false;
     ui.horizontal(|ui| {
         let is_top = matches!(sel, Selection::TopPercent { .. });
-        if ui.radio(is_top, s.t("need.top_percent")).clicked() && !is_top {
+        let r = ui.radio(is_top, s.t("need.top_percent"));
+        if r.clicked() && !is_top {
             sel = Selection::TopPercent { percent: 30.0 };
             sel_changed = true;
         }
         if let Selection::TopPercent { percent } = &mut sel {
-            sel_changed |= ui.add(egui::DragValue::new(percent).range(1.0..=100.0).suffix(" %")).changed();
+            sel_changed |=
+                ui.add(egui::DragValue::new(percent).range(1.0..=100.0).suffix(" %")).labelled_by(r.id).changed();
         }
     });
     ui.horizontal(|ui| {
         let is_thr = matches!(sel, Selection::Threshold { .. });
-        if ui.radio(is_thr, s.t("need.threshold")).clicked() && !is_thr {
+        let r = ui.radio(is_thr, s.t("need.threshold"));
+        if r.clicked() && !is_thr {
             sel = Selection::Threshold { min_score: 0.6 };
             sel_changed = true;
         }
         if let Selection::Threshold { min_score } = &mut sel {
-            sel_changed |= ui.add(egui::Slider::new(min_score, 0.0..=1.0).step_by(0.01)).changed();
+            sel_changed |= ui.add(egui::Slider::new(min_score, 0.0..=1.0).step_by(0.01)).labelled_by(r.id).changed();
         }
     });
     if ui.radio(matches!(sel, Selection::All), s.t("need.all")).clicked() && !matches!(sel, Selection::All) {

@@ -15,21 +15,25 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
     super::heading(ui, s.t("zones.title"), s.t("zones.help"));
     let mut changed = false;
     ui.horizontal(|ui| {
-        ui.label(s.t("zones.priority"));
+        let l = ui.label(s.t("zones.priority"));
         let p = &mut st.analysis.zones.priority;
-        egui::ComboBox::from_id_salt("priority").selected_text(s.t(priority_key(*p))).show_ui(ui, |ui| {
-            for v in [
-                Priority::TotalNeed,
-                Priority::MeanNeed,
-                Priority::CriticalHouseholds,
-                Priority::CriticalShare,
-                Priority::People,
-                Priority::Households,
-                Priority::Density,
-            ] {
-                changed |= ui.selectable_value(p, v, s.t(priority_key(v))).changed();
-            }
-        });
+        egui::ComboBox::from_id_salt("priority")
+            .selected_text(s.t(priority_key(*p)))
+            .show_ui(ui, |ui| {
+                for v in [
+                    Priority::TotalNeed,
+                    Priority::MeanNeed,
+                    Priority::CriticalHouseholds,
+                    Priority::CriticalShare,
+                    Priority::People,
+                    Priority::Households,
+                    Priority::Density,
+                ] {
+                    changed |= ui.selectable_value(p, v, s.t(priority_key(v))).changed();
+                }
+            })
+            .response
+            .labelled_by(l.id);
     });
     ui.horizontal(|ui| {
         ui.label(s.t("zones.hull"));
@@ -44,7 +48,8 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
             changed = true;
         }
         if let Hull::Concave { concavity } = h {
-            changed |= ui.add(egui::DragValue::new(concavity).range(0.5..=20.0).speed(0.1)).changed();
+            let l = ui.label(s.t("zones.concavity"));
+            changed |= ui.add(egui::DragValue::new(concavity).range(0.5..=20.0).speed(0.1)).labelled_by(l.id).changed();
         }
     });
     if changed {
