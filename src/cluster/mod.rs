@@ -29,10 +29,23 @@ pub(crate) fn run_other(
     weights: Option<&[f64]>,
     progress: &Progress,
 ) -> Result<(Vec<i32>, Option<f64>), RunError> {
-    let _ = (pts, weights, progress);
     match cfg.method {
-        Method::Kmeans | Method::Hdbscan => {
-            Err(RunError::Cluster("k-means and HDBSCAN are not wired into this build yet; use --method dbscan".into()))
+        Method::Kmeans => {
+            let params = kmeans::KMeansParams { k: cfg.k, seed: cfg.seed, ..Default::default() };
+            let out = kmeans::kmeans(pts, weights, &params, progress).map_err(|e| match e {
+                kmeans::KMeansError::Cancelled => RunError::Cancelled,
+                e => RunError::Cluster(format!("k-means: {e}")),
+            })?;
+            Ok((out.labels.iter().map(|&l| l as i32).collect(), Some(out.inertia_m2)))
+        }
+        Method::Hdbscan => {
+            let params =
+                hdbscan::HdbscanParams { min_cluster_size: cfg.min_cluster_size, min_samples: cfg.min_samples };
+            let labels = hdbscan::hdbscan(pts, &params, progress).map_err(|e| match e {
+                hdbscan::HdbscanError::Cancelled => RunError::Cancelled,
+                e => RunError::Cluster(format!("HDBSCAN: {e}")),
+            })?;
+            Ok((labels, None))
         }
         Method::Dbscan => unreachable!("DBSCAN runs in analysis::cluster_stage"),
     }
