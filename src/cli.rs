@@ -346,8 +346,9 @@ fn cluster_only(input: &std::path::Path, out: &std::path::Path, a: &Analysis, fo
         Ok(())
     })?;
     timer.lap("write");
+    let inertia = clustered.inertia_m2.map_or(String::new(), |i| format!(", inertia {i:.6e} m²"));
     eprintln!(
-        "needmap: {} households, {} clusters, {} noise → {}",
+        "needmap: {} households, {} clusters, {} noise{inertia} → {}",
         n,
         clustered.clusters,
         clustered.noise,

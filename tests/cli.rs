@@ -260,3 +260,44 @@ fn help_names_every_subcommand() {
     let o = needmap(d.path(), &["run"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// Labels file `row,id,label` → labels.
+fn read_labels(path: &Path) -> Vec<(String, i64)> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[1].to_string(), f[2].parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn kmeans_and_hdbscan_label_every_household_of_the_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/kobo_encuesta_sjl.csv");
+    let s = sample.to_str().unwrap();
+    let o = ok(dir.path(), &["cluster", s, "--method", "kmeans", "--k", "6", "--seed", "3", "--out", "km.csv"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("1500 households, 6 clusters, 0 noise, inertia "), "{err}");
+    let km = read_labels(&dir.path().join("km.csv"));
+    assert_eq!(km.len(), 1500);
+    let mut used: Vec<i64> = km.iter().map(|x| x.1).collect();
+    used.sort();
+    used.dedup();
+    assert_eq!(used, (0..6).collect::<Vec<_>>());
+    // Same seed, same labels.
+    ok(dir.path(), &["cluster", s, "--method", "kmeans", "--k", "6", "--seed", "3", "--out", "km2.csv"]);
+    assert_eq!(km, read_labels(&dir.path().join("km2.csv")));
+
+    ok(dir.path(), &["cluster", s, "--method", "hdbscan", "--min-cluster-size", "15", "--out", "hd.csv"]);
+    let hd = read_labels(&dir.path().join("hd.csv"));
+    assert_eq!(hd.len(), 1500);
+    let clusters = hd.iter().map(|x| x.1).max().unwrap() + 1;
+    let noise = hd.iter().filter(|x| x.1 < 0).count();
+    // The four hillside settlements at least, and the scattered fifth of households mostly noise.
+    assert!(clusters >= 4, "{clusters} clusters");
+    assert!((100..1200).contains(&noise), "{noise} noise");
+}
