@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Times needmap against the scikit-learn peers on the same files, in one session.
+
+Usage:
+  python3 scripts/bench_peers.py [--needmap target/release/needmap] [--runs 3]
+                                 [--data /tmp/needmap_bench] [--with-10m]
+
+Builds nothing: build first with
+  cargo build --release --no-default-features
+Needs ../shared/bench (generator, peer runner, label comparison) and
+  pip install numpy pandas scikit-learn pyproj
+
+For every case it runs each command --runs times and reports the median wall time of the
+whole process (needmap) or scikit-learn's own `seconds` (its clustering call alone, as the
+peer runner measures it), the ratio, and the peak RSS of each process (from wait4, no
+/usr/bin/time needed). Prints a markdown table for docs/BENCHMARKS.md.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BENCH = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "bench"))
+
+
+def run_rss(cmd):
+    """Runs cmd with os.wait4 to read its own peak RSS; returns (seconds, rss MB, stdout, stderr)."""
+    t0 = time.perf_counter()
+    r_out, w_out = os.pipe()
+    r_err, w_err = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.dup2(w_out, 1)
+        os.dup2(w_err, 2)
+        os.close(r_out)
+        os.close(r_err)
+        os.execvp(cmd[0], cmd)
+    os.close(w_out)
+    os.close(w_err)
+    chunks_out, chunks_err = [], []
+    import selectors
+
+    sel = selectors.DefaultSelector()
+    sel.register(r_out, selectors.EVENT_READ, chunks_out)
+    sel.register(r_err, selectors.EVENT_READ, chunks_err)
+    open_fds = 2
+    while open_fds:
+        for key, _ in sel.select():
+            data = os.read(key.fd, 65536)
+            if not data:
+                sel.unregister(key.fd)
+                os.close(key.fd)
+                open_fds -= 1
+            else:
+                key.data.append(data)
+    _, status, ru = os.wait4(pid, 0)
+    secs = time.perf_counter() - t0
+    out, err = b"".join(chunks_out).decode(), b"".join(chunks_err).decode()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{err}")
+    return secs, ru.ru_maxrss / 1024.0, out, err
+
+
+def gen(n, layout, path):
+    if not os.path.exists(path):
+        print(f"generating {path} ...", file=sys.stderr)
+        subprocess.run([sys.executable, os.path.join(BENCH, "gen_households.py"), str(n), "--layout", layout,
+                        "--seed", "42", "--out", path], check=True)
+    return path
+
+
+def median_runs(cmd, runs):
+    res = [run_rss(cmd) for _ in range(runs)]
+    return statistics.median(r[0] for r in res), max(r[1] for r in res), res[-1]
+
+
+def peer(csv, name, runs, labels_out=None):
+    secs, rss, last = [], [], None
+    for _ in range(runs):
+        cmd = [sys.executable, os.path.join(BENCH, "run_py_peer.py"), csv, name]
+        if labels_out:
+            cmd += ["--labels-out", labels_out]
+        _, wall_rss, out, _ = run_rss(cmd)
+        last = json.loads(out.strip().splitlines()[-1])
+        secs.append(last["seconds"])
+        rss.append(wall_rss)
+    return statistics.median(secs), max(rss), last
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--needmap", default=os.path.join(HERE, "..", "target", "release", "needmap"))
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--data", default="/tmp/needmap_bench")
+    ap.add_argument("--with-10m", action="store_true")
+    a = ap.parse_args()
+    os.makedirs(a.data, exist_ok=True)
+    nm = os.path.abspath(a.needmap)
+    tiled = gen(1_000_000, "tiled", os.path.join(a.data, "h1m_tiled.csv"))
+    city = gen(1_000_000, "city", os.path.join(a.data, "h1m_city.csv"))
+    out = lambda name: os.path.join(a.data, name)
+    rows = []
+
+    # DBSCAN
+    sk_s, sk_rss, sk = peer(tiled, "sk_dbscan_utm", a.runs, out("sk_dbscan.csv"))
+    nm_s, nm_rss, last = median_runs([nm, "cluster", tiled, "--eps-m", "150", "--min-points", "10",
+                                      "--out", out("nm_dbscan.csv"), "--force"], a.runs)
+    one = run_rss([nm, "cluster", tiled, "--eps-m", "150", "--min-points", "10", "--threads", "1",
+                   "--out", out("nm_dbscan_1t.csv"), "--force"])
+    same = open(out("nm_dbscan.csv"), "rb").read() == open(out("nm_dbscan_1t.csv"), "rb").read()
+    ari = subprocess.run([sys.executable, os.path.join(BENCH, "compare_labels.py"), out("sk_dbscan.csv"),
+                          out("nm_dbscan.csv")], capture_output=True, text=True).stdout.strip().replace("\n", "; ")
+    rows.append(("1M tiled", "DBSCAN eps 150 m, min 10", f"{sk_s:.2f}", f"{sk_rss:.0f}", f"{nm_s:.2f}",
+                  f"{nm_rss:.0f}", f"{sk_s / nm_s:.1f}x", f"{sk['n_clusters']} / {sk['n_noise']:,}",
+                  last[3].strip().splitlines()[-1].replace("needmap: ", "")))
+
+    # k-means
+    sk_s, sk_rss, sk = peer(tiled, "sk_kmeans_n1", a.runs)
+    nm_s, nm_rss, last = median_runs([nm, "cluster", tiled, "--method", "kmeans", "--k", "20", "--seed", "1",
+                                      "--out", out("nm_kmeans.csv"), "--force"], a.runs)
+    rows.append(("1M tiled", "k-means k 20, one k-means++ run", f"{sk_s:.2f}", f"{sk_rss:.0f}", f"{nm_s:.2f}",
+                  f"{nm_rss:.0f}", f"{sk_s / nm_s:.1f}x", f"inertia {sk['inertia']:.4e}",
+                  last[3].strip().splitlines()[-1].replace("needmap: ", "")))
+
+    # City: one huge cluster (scikit-learn needed 23.6 GB; not run).
+    nm_s, nm_rss, last = median_runs([nm, "cluster", city, "--eps-m", "150", "--min-points", "10",
+                                      "--out", out("nm_city.csv"), "--force"], a.runs)
+    rows.append(("1M city", "DBSCAN eps 150 m, min 10", "(23.6 GB: not run)", "23,600", f"{nm_s:.2f}",
+                 f"{nm_rss:.0f}", "", "", last[3].strip().splitlines()[-1].replace("needmap: ", "")))
+
+    # End to end.
+    nm_s, nm_rss, last = median_runs([nm, "run", tiled, "--out", out("run_1m"), "--force"], a.runs)
+    rows.append(("1M tiled", "`needmap run` end to end", "", "", f"{nm_s:.2f}", f"{nm_rss:.0f}", "", "",
+                 last[3].strip().splitlines()[0].replace("needmap: ", "")))
+    if a.with_10m:
+        big = gen(10_000_000, "tiled", os.path.join(a.data, "h10m_tiled.csv"))
+        s, rss, last = run_rss([nm, "run", big, "--out", out("run_10m"), "--force"])
+        rows.append(("10M tiled", "`needmap run` end to end (1 run)", "", "", f"{s:.1f}", f"{rss:.0f}", "", "",
+                     last[3].strip().splitlines()[0].replace("needmap: ", "")))
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs; date {time.strftime('%Y-%m-%d')}; "
+          f"runs per figure: {a.runs} (median time, max RSS); labels 1 thread == default threads: {same}")
+    print(f"DBSCAN vs scikit-learn: {ari}")
+    print()
+    print("| N, layout | task | scikit-learn s (call) | scikit-learn peak MB | needmap s (whole process) | needmap peak MB | speed-up | peer result | needmap result |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+
+
+if __name__ == "__main__":
+    main()
