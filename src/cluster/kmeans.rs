@@ -7,8 +7,8 @@
 //! - `weights`: optional weight per household (e.g. its need score): centres are weighted
 //!   means and the inertia a weighted sum.
 //! - `max_iter`, `tol`: stop after `max_iter` iterations, or when the squared movement of the
-//!   centres, summed, is at most `tol` times the mean variance of the coordinates
-//!   (scikit-learn's rule).
+//!   centres, summed, is at most `tol` times the mean variance of the two horizontal
+//!   coordinates (scikit-learn's rule on projected coordinates).
 //!
 //! # Returns
 //! Labels `0..k` in input order, the centres (lon/lat), the inertia — the (weighted) sum of
@@ -156,13 +156,31 @@ fn seed_centres(pts: &[P3], w: &[f64], k: usize, rng: &mut Rng, progress: &Progr
                 }
             })
             .collect();
+        // The potential with each candidate, all in one pass over the households.
+        let cps: Vec<P3> = candidates.iter().map(|&c| pts[c]).collect();
+        let parts: Vec<Vec<f64>> = (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|ch| {
+                let mut acc = vec![0.0; cps.len()];
+                for i in ch * CHUNK..((ch + 1) * CHUNK).min(n) {
+                    for (t, cp) in cps.iter().enumerate() {
+                        acc[t] += w[i] * closest[i].min(d2(&pts[i], cp));
+                    }
+                }
+                acc
+            })
+            .collect();
+        let mut pots = vec![0.0; cps.len()];
+        for part in &parts {
+            for (t, v) in part.iter().enumerate() {
+                pots[t] += v;
+            }
+        }
         // The candidate that lowers the potential most (the first one on ties).
         let mut best: Option<(f64, usize)> = None;
-        for &c in &candidates {
-            let cp = pts[c];
-            let p = chunked_sum(n, |i| w[i] * closest[i].min(d2(&pts[i], &cp)));
-            if best.is_none_or(|(bp, _)| p < bp) {
-                best = Some((p, c));
+        for (t, &c) in candidates.iter().enumerate() {
+            if best.is_none_or(|(bp, _)| pots[t] < bp) {
+                best = Some((pots[t], c));
             }
         }
         let (best_pot, c) = best.expect("at least two candidates");
@@ -246,14 +264,16 @@ pub fn kmeans(
             [(p[0] - mean[0]) * EARTH_RADIUS_M, (p[1] - mean[1]) * EARTH_RADIUS_M, (p[2] - mean[2]) * EARTH_RADIUS_M]
         })
         .collect();
-    // scikit-learn's tolerance: tol × mean variance of the coordinates (unweighted).
+    // scikit-learn's tolerance: tol × the mean variance of the coordinates, which it takes
+    // over two projected (east, north) coordinates. Here the total variance is spread over
+    // three, one of them (up) nearly empty for a city, so the mean is over two.
     let tol = {
         let mut var = 0.0;
         for d in 0..3 {
             let mu = pts.iter().map(|p| p[d]).sum::<f64>() / n as f64;
             var += pts.iter().map(|p| (p[d] - mu).powi(2)).sum::<f64>() / n as f64;
         }
-        params.tol * var / 3.0
+        params.tol * var / 2.0
     };
 
     let mut rng = Rng(params.seed ^ 0x6E65_6564_6D61_7021);
