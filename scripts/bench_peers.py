@@ -67,10 +67,33 @@ def run_rss(cmd):
 
 
 def gen(n, layout, path):
-    if not os.path.exists(path):
-        print(f"generating {path} ...", file=sys.stderr)
+    """The generator makes at most 5M households: bigger files are 5M parts with different
+    seeds (the tiled layout puts them in the same cities, twice as dense), ids renumbered."""
+    if os.path.exists(path):
+        return path
+    print(f"generating {path} ...", file=sys.stderr)
+    part = 5_000_000
+    if n <= part:
         subprocess.run([sys.executable, os.path.join(BENCH, "gen_households.py"), str(n), "--layout", layout,
                         "--seed", "42", "--out", path], check=True)
+        return path
+    with open(path + ".tmp", "w") as out:
+        done = 0
+        for k in range((n + part - 1) // part):
+            m = min(part, n - done)
+            piece = f"{path}.part{k}"
+            subprocess.run([sys.executable, os.path.join(BENCH, "gen_households.py"), str(m), "--layout", layout,
+                            "--seed", str(42 + k), "--out", piece], check=True)
+            with open(piece) as f:
+                header = f.readline()
+                if k == 0:
+                    out.write(header)
+                for line in f:
+                    i, rest = line.split(",", 1)
+                    out.write(f"{int(i) + done},{rest}")
+            os.remove(piece)
+            done += m
+    os.rename(path + ".tmp", path)
     return path
 
 

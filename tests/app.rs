@@ -101,6 +101,29 @@ fn opening_a_sample_survey_fills_the_zones_table_and_a_row_selects_its_zone() {
     h.get_by_label("Clear selection").click();
     h.step();
     assert_eq!(app(&mut h).state.selected_zone, None);
+
+    // Export writes the same files as `needmap run`, and the zones read back.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("zonas");
+    h.get_by_label("Export").click();
+    h.run_steps(2);
+    let field = h.get_by_role(egui::accesskit::Role::TextInput);
+    field.focus();
+    field.type_text(&out.display().to_string());
+    h.step();
+    h.get_by_label("Write the outputs").click();
+    h.step();
+    wait_idle(&mut h);
+    let mut files: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    files.sort();
+    assert_eq!(files, ["analysis.toml", "households.csv", "report.json", "zones.csv", "zones.geojson"]);
+    let geojson = std::fs::read_to_string(out.join("zones.geojson")).unwrap();
+    assert_eq!(geojson.matches("\"Polygon\"").count(), expected);
+    // The saved analysis reproduces the app's zones from the command line's code path.
+    let a = Analysis::load(&out.join("analysis.toml")).unwrap();
+    let again = analysis::run(&a, &path, &Progress::new()).unwrap();
+    assert_eq!(again.zones.zones, outcome.zones.zones);
 }
 
 #[test]
@@ -117,6 +140,12 @@ fn switching_to_spanish_relabels_the_interface() {
         h.get_by_label(label);
     }
     assert!(h.query_by_label("Open file…").is_none(), "no English label left on the Data panel");
+    // The import report too: reasons and the coordinate columns in Spanish.
+    app(&mut h).open(sample("lima_households.csv"));
+    wait_idle(&mut h);
+    h.get_by_label("latitud de la columna \"latitude\", longitud de la columna \"longitude\"");
+    h.get_by_label_contains("lima_households.csv:4411:2: coordenadas exactamente (0, 0)");
+    h.get_by_label_contains("lima_households.csv:6219:2: latitud y longitud probablemente intercambiadas");
 }
 
 #[test]

@@ -169,3 +169,33 @@ impl Tiles for FolderTiles {
         256
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 256×256 PNG of one colour.
+    fn png(rgb: [u8; 3]) -> Vec<u8> {
+        let img = image::RgbImage::from_pixel(256, 256, image::Rgb(rgb));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn a_tile_folder_serves_its_tiles_and_stretches_the_deepest_level() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = dir.path().join("3").join("2");
+        std::fs::create_dir_all(&t).unwrap();
+        std::fs::write(t.join("5.png"), png([200, 10, 10])).unwrap();
+        let ctx = egui::Context::default();
+        let mut tiles = FolderTiles::new(dir.path().to_path_buf(), ctx);
+        assert_eq!(tiles.max_zoom, 3);
+        let piece = tiles.at(TileId { x: 2, y: 5, zoom: 3 }).expect("the tile on disk");
+        assert_eq!(piece.uv, Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0)));
+        assert!(tiles.at(TileId { x: 3, y: 5, zoom: 3 }).is_none(), "a tile not on disk");
+        // Zoom 4, the south-east quarter of (2, 5): x = 5, y = 11.
+        let child = tiles.at(TileId { x: 5, y: 11, zoom: 4 }).expect("stretched from the parent");
+        assert_eq!(child.uv, Rect::from_min_max(pos2(0.5, 0.5), pos2(1.0, 1.0)));
+    }
+}

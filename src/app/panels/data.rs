@@ -4,9 +4,9 @@
 use egui::{Color32, RichText, Ui};
 
 use crate::analysis::Imported;
-use crate::data::{ColumnKind, Issue, Role};
+use crate::data::{ColumnKind, ImportReport, Issue, IssueKind, Role};
 
-use super::super::i18n::Strings;
+use super::super::i18n::{Lang, Strings};
 use super::super::state::{AppState, Command, PickKind};
 use super::super::worker::Stage;
 
@@ -67,7 +67,7 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
         ui.label(r.flagged.to_string());
         ui.end_row();
         ui.label(s.t("data.coordinates"));
-        ui.label(&r.coordinates);
+        ui.label(coordinates_text(r, s)).on_hover_text(&r.coordinates);
         ui.end_row();
         ui.label(s.t("data.id_column"));
         ui.label(r.id_column.as_deref().unwrap_or("—"));
@@ -142,8 +142,8 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
             }
         });
     });
-    issues_ui(ui, "rejects", &s.f("data.rejects", &[("n", &r.rejects.len())]), &r.rejects, &r.path);
-    issues_ui(ui, "flags", &s.f("data.flags", &[("n", &r.flags.len())]), &r.flags, &r.path);
+    issues_ui(ui, "rejects", &s.f("data.rejects", &[("n", &r.rejects.len())]), &r.rejects, &r.path, s);
+    issues_ui(ui, "flags", &s.f("data.flags", &[("n", &r.flags.len())]), &r.flags, &r.path, s);
 }
 
 fn column_combo(ui: &mut Ui, label: &str, value: &mut Option<String>, names: &[String], s: Strings) -> bool {
@@ -165,7 +165,7 @@ fn column_combo(ui: &mut Ui, label: &str, value: &mut Option<String>, names: &[S
 }
 
 /// A collapsible list of issues, `file:line:column: message`, virtualised for long lists.
-fn issues_ui(ui: &mut Ui, id: &str, title: &str, issues: &[Issue], path: &std::path::Path) {
+fn issues_ui(ui: &mut Ui, id: &str, title: &str, issues: &[Issue], path: &std::path::Path, s: Strings) {
     egui::CollapsingHeader::new(title).id_salt(id).default_open(!issues.is_empty() && issues.len() <= 20).show(
         ui,
         |ui| {
@@ -177,12 +177,59 @@ fn issues_ui(ui: &mut Ui, id: &str, title: &str, issues: &[Issue], path: &std::p
                 issues.len(),
                 |ui, range| {
                     for i in &issues[range] {
-                        ui.label(RichText::new(i.located(name)).small().monospace());
+                        let text = match s.lang {
+                            // The core's messages are English: in English show them whole.
+                            Lang::En => i.located(name),
+                            _ => {
+                                let mut t =
+                                    Issue { message: s.t(issue_key(i.kind)).to_string(), ..i.clone() }.located(name);
+                                if let Some(c) = &i.column_name {
+                                    t += &format!(" ({c:?})");
+                                }
+                                t
+                            }
+                        };
+                        ui.label(RichText::new(text).small().monospace()).on_hover_text(&i.message);
                     }
                 },
             );
         },
     );
+}
+
+/// Translation key of an issue kind (the short reason shown in Spanish; the English
+/// message with its details is the tooltip).
+fn issue_key(kind: IssueKind) -> &'static str {
+    match kind {
+        IssueKind::MissingCoordinate => "issue.missing_coordinate",
+        IssueKind::NotANumber => "issue.not_a_number",
+        IssueKind::DecimalComma => "issue.decimal_comma",
+        IssueKind::LatitudeOutOfRange => "issue.latitude_out_of_range",
+        IssueKind::LongitudeOutOfRange => "issue.longitude_out_of_range",
+        IssueKind::ZeroZero => "issue.zero_zero",
+        IssueKind::DuplicateId => "issue.duplicate_id",
+        IssueKind::TooManyFields => "issue.too_many_fields",
+        IssueKind::UnsupportedGeometry => "issue.unsupported_geometry",
+        IssueKind::MissingGeometry => "issue.missing_geometry",
+        IssueKind::ProbableSwap => "issue.probable_swap",
+        IssueKind::FarOutlier => "issue.far_outlier",
+        IssueKind::DuplicateCoordinates => "issue.duplicate_coordinates",
+        IssueKind::ImpreciseGps => "issue.imprecise_gps",
+        IssueKind::ShortRow => "issue.short_row",
+    }
+}
+
+/// Where the coordinates come from, in the interface's language.
+fn coordinates_text(r: &ImportReport, s: Strings) -> String {
+    let col = |role: Role| r.columns.iter().find(|c| c.role == role).map(|c| c.name.clone());
+    match (col(Role::Latitude), col(Role::Longitude), col(Role::Geopoint), col(Role::Wkt)) {
+        (Some(lat), Some(lon), _, _) => {
+            s.f("data.coords_columns", &[("lat", &format!("{lat:?}")), ("lon", &format!("{lon:?}"))])
+        }
+        (_, _, Some(g), _) => s.f("data.coords_geopoint", &[("column", &format!("{g:?}"))]),
+        (_, _, _, Some(w)) => s.f("data.coords_wkt", &[("column", &format!("{w:?}"))]),
+        _ => s.t("data.coords_geometry").to_string(),
+    }
 }
 
 /// Tooltip of one household: id, need, cluster and its first attributes.
