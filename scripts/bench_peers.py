@@ -129,6 +129,15 @@ def main():
     out = lambda name: os.path.join(a.data, name)
     rows = []
 
+    class Rows(list):
+        """Prints each row to stderr as it comes, so a late failure loses nothing."""
+
+        def append(self, r):
+            print("| " + " | ".join(r) + " |", file=sys.stderr, flush=True)
+            super().append(r)
+
+    rows = Rows()
+
     # DBSCAN
     sk_s, sk_rss, sk = peer(tiled, "sk_dbscan_utm", a.runs, out("sk_dbscan.csv"))
     nm_s, nm_rss, last = median_runs([nm, "cluster", tiled, "--eps-m", "150", "--min-points", "10",
@@ -162,9 +171,9 @@ def main():
                  last[3].strip().splitlines()[0].replace("needmap: ", "")))
     if a.with_10m:
         big = gen(10_000_000, "tiled", os.path.join(a.data, "h10m_tiled.csv"))
-        s, rss, last = run_rss([nm, "run", big, "--out", out("run_10m"), "--force"])
+        s, rss, _, err = run_rss([nm, "run", big, "--out", out("run_10m"), "--force"])
         rows.append(("10M tiled", "`needmap run` end to end (1 run)", "", "", f"{s:.1f}", f"{rss:.0f}", "", "",
-                     last[3].strip().splitlines()[0].replace("needmap: ", "")))
+                     err.strip().splitlines()[0].replace("needmap: ", "")))
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs; date {time.strftime('%Y-%m-%d')}; "
           f"runs per figure: {a.runs} (median time, max RSS); labels 1 thread == default threads: {same}")
