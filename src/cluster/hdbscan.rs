@@ -345,6 +345,22 @@ mod tests {
     use crate::sphere::xyz_from_lonlat;
     use proptest::prelude::*;
 
+    fn brute_distance(points: &[Xyz], a: usize, b: usize) -> f64 {
+        metres_from_chord(chord2(points[a], points[b]).sqrt())
+    }
+
+    /// Core distances by sorting every household's distances to all the others.
+    fn brute_core(points: &[Xyz], min_samples: usize) -> Vec<f64> {
+        let n = points.len();
+        (0..n)
+            .map(|a| {
+                let mut v: Vec<f64> = (0..n).map(|b| brute_distance(points, a, b)).collect();
+                v.sort_by(f64::total_cmp);
+                v[min_samples.min(n) - 1]
+            })
+            .collect()
+    }
+
     /// Independent oracle: the full mutual-reachability matrix in metres, Kruskal on every
     /// pair, the hierarchy as nested sets, and the excess-of-mass choice done recursively.
     fn brute(points: &[Xyz], min_cluster_size: usize, min_samples: usize) -> Vec<i32> {
@@ -352,14 +368,8 @@ mod tests {
         if n < min_cluster_size.max(2) {
             return vec![-1; n];
         }
-        let d = |a: usize, b: usize| metres_from_chord(chord2(points[a], points[b]).sqrt());
-        let core: Vec<f64> = (0..n)
-            .map(|a| {
-                let mut v: Vec<f64> = (0..n).map(|b| d(a, b)).collect();
-                v.sort_by(f64::total_cmp);
-                v[min_samples.min(n) - 1]
-            })
-            .collect();
+        let d = |a: usize, b: usize| brute_distance(points, a, b);
+        let core = brute_core(points, min_samples);
         let mut pairs = Vec::new();
         for a in 0..n {
             for b in a + 1..n {
@@ -595,14 +605,8 @@ mod tests {
     /// Kruskal on every pair: unique even when several trees tie.
     fn brute_mst_total(points: &[Xyz], min_samples: usize) -> f64 {
         let n = points.len();
-        let d = |a: usize, b: usize| metres_from_chord(chord2(points[a], points[b]).sqrt());
-        let core: Vec<f64> = (0..n)
-            .map(|a| {
-                let mut v: Vec<f64> = (0..n).map(|b| d(a, b)).collect();
-                v.sort_by(f64::total_cmp);
-                v[min_samples.min(n) - 1]
-            })
-            .collect();
+        let d = |a: usize, b: usize| brute_distance(points, a, b);
+        let core = brute_core(points, min_samples);
         let mut pairs: Vec<(f64, usize, usize)> = (0..n)
             .flat_map(|a| (a + 1..n).map(move |b| (a, b)))
             .map(|(a, b)| (d(a, b).max(core[a]).max(core[b]), a, b))
