@@ -481,6 +481,7 @@ fn read_all(
     progress: &Progress,
     file_len: u64,
 ) -> Result<(Households, ImportReport), ImportError> {
+    let started = std::time::Instant::now();
     let headers = source.headers().to_vec();
     // A sample of records lets detection look at values (geopoint strings, WKT).
     let mut sample: Vec<Rec> = Vec::new();
@@ -548,6 +549,9 @@ fn read_all(
     })?;
     progress.set(file_len);
     progress.check()?;
+    if std::env::var_os("NEEDMAP_TIMINGS").is_some() {
+        eprintln!("needmap: timing import read+validate rows: {:.3} s", started.elapsed().as_secs_f64());
+    }
     let mut notes = source.notes();
     notes.extend(detected.notes.iter().cloned());
     b.finish(source.format(), notes, progress)
