@@ -133,12 +133,20 @@ pub enum RunError {
     Import(#[from] ImportError),
     #[error("{0}")]
     Analysis(String),
+    /// Not `#[from]`: that would also make it the error's source, and error chains would
+    /// print the message twice.
     #[error("need index: {0}")]
-    Need(#[from] NeedError),
+    Need(NeedError),
     #[error("{0}")]
     Cluster(String),
     #[error("cancelled")]
     Cancelled,
+}
+
+impl From<NeedError> for RunError {
+    fn from(e: NeedError) -> Self {
+        RunError::Need(e)
+    }
 }
 
 impl From<Cancelled> for RunError {

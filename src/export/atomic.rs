@@ -14,6 +14,8 @@ pub enum WriteError {
     Exists(PathBuf),
     #[error("{0}: is the input file; choose another output")]
     IsInput(PathBuf),
+    #[error("{0}: holds the input file, which writing there would replace; choose another output")]
+    HoldsInput(PathBuf),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
 }
@@ -36,12 +38,14 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// Checks that `out` may be written: not the input, and absent unless `force`.
 pub fn check_target(out: &Path, input: Option<&Path>, force: bool) -> Result<(), WriteError> {
-    if let Some(inp) = input
-        && (same_file(out, inp)
-            || fs::canonicalize(inp)
-                .is_ok_and(|i| i.starts_with(fs::canonicalize(out).unwrap_or_default()) && out.is_dir()))
-    {
-        return Err(WriteError::IsInput(out.to_path_buf()));
+    if let Some(inp) = input {
+        if same_file(out, inp) {
+            return Err(WriteError::IsInput(out.to_path_buf()));
+        }
+        if out.is_dir() && fs::canonicalize(inp).is_ok_and(|i| i.starts_with(fs::canonicalize(out).unwrap_or_default()))
+        {
+            return Err(WriteError::HoldsInput(out.to_path_buf()));
+        }
     }
     if out.exists() && !force {
         return Err(WriteError::Exists(out.to_path_buf()));
@@ -146,7 +150,10 @@ mod tests {
         let e = write_file(&inp, Some(&inp), true, |w| w.write_all(b"x")).unwrap_err();
         assert!(matches!(e, WriteError::IsInput(_)));
         let e = write_dir(d.path(), Some(&inp), true, |_| Ok(())).unwrap_err();
-        assert!(matches!(e, WriteError::IsInput(_)));
+        assert!(matches!(e, WriteError::HoldsInput(_)));
+        assert!(
+            e.to_string().ends_with(": holds the input file, which writing there would replace; choose another output")
+        );
         assert_eq!(fs::read_to_string(&inp).unwrap(), "lat,lon\n");
     }
 
