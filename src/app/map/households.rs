@@ -4,6 +4,7 @@
 
 use egui::epaint::Mesh;
 use egui::{Color32, Pos2, Rect, Response, Ui, pos2, vec2};
+use rayon::prelude::*;
 use walkers::{MapMemory, Plugin, Projector};
 
 use super::{MapHouseholds, Screen};
@@ -87,40 +88,56 @@ impl Plugin for HouseholdsLayer<'_> {
         let rect = response.rect;
         let lo = screen.merc(rect.min);
         let hi = screen.merc(rect.max);
-        let visible: Vec<u32> = self
+        let cols = (rect.width() / CELL_PX).ceil().max(1.0) as usize + 1;
+        let rows = (rect.height() / CELL_PX).ceil().max(1.0) as usize + 1;
+        let (need, labels) = (self.need, self.labels);
+        // One parallel pass: bin every household in view into cells, and keep the visible
+        // ones as long as they are few enough to draw one by one.
+        let acc = self
             .data
             .merc
-            .iter()
+            .par_chunks(1 << 15)
             .enumerate()
-            .filter(|(_, m)| m[0] >= lo[0] && m[0] <= hi[0] && m[1] >= lo[1] && m[1] <= hi[1])
-            .map(|(i, _)| i as u32)
-            .collect();
+            .fold(
+                || Cells::new(cols * rows),
+                |mut acc, (c, chunk)| {
+                    for (k, m) in chunk.iter().enumerate() {
+                        if !(m[0] >= lo[0] && m[0] <= hi[0] && m[1] >= lo[1] && m[1] <= hi[1]) {
+                            continue;
+                        }
+                        let i = (c << 15) + k;
+                        if acc.visible.len() <= MAX_DOTS {
+                            acc.visible.push(i as u32);
+                        }
+                        acc.total += 1;
+                        let p = screen.pos(*m);
+                        let cx = (((p.x - rect.min.x) / CELL_PX) as usize).min(cols - 1);
+                        let cy = (((p.y - rect.min.y) / CELL_PX) as usize).min(rows - 1);
+                        let cell = &mut acc.cells[cy * cols + cx];
+                        cell.0 += 1;
+                        if let Some(n) = need
+                            && n[i].is_finite()
+                        {
+                            cell.1 += n[i];
+                        }
+                        // The smallest cluster number in the cell: the same whatever the split.
+                        if let Some(l) = labels
+                            && l[i] >= 0
+                            && (cell.2 < 0 || l[i] < cell.2)
+                        {
+                            cell.2 = l[i];
+                        }
+                    }
+                    acc
+                },
+            )
+            .reduce(|| Cells::new(cols * rows), Cells::merge);
         let painter = ui.painter_at(rect);
         let mut mesh = Mesh::default();
-        *self.aggregated = visible.len() > MAX_DOTS;
+        *self.aggregated = acc.total > MAX_DOTS;
+        let visible = acc.visible;
         if *self.aggregated {
-            let cols = (rect.width() / CELL_PX).ceil() as usize + 1;
-            let rows = (rect.height() / CELL_PX).ceil() as usize + 1;
-            // (count, need sum, first cluster)
-            let mut cells = vec![(0u32, 0.0f64, -1i32); cols * rows];
-            for &i in &visible {
-                let p = screen.pos(self.data.merc[i as usize]);
-                let cx = ((p.x - rect.min.x) / CELL_PX) as usize;
-                let cy = ((p.y - rect.min.y) / CELL_PX) as usize;
-                let c = &mut cells[(cy.min(rows - 1)) * cols + cx.min(cols - 1)];
-                c.0 += 1;
-                if let Some(n) = self.need
-                    && n[i as usize].is_finite()
-                {
-                    c.1 += n[i as usize];
-                }
-                if c.2 < 0
-                    && let Some(l) = self.labels
-                {
-                    c.2 = l[i as usize];
-                }
-            }
-            for (k, &(count, sum, label)) in cells.iter().enumerate() {
+            for (k, &(count, sum, label)) in acc.cells.iter().enumerate() {
                 if count == 0 {
                     continue;
                 }
@@ -151,6 +168,37 @@ impl Plugin for HouseholdsLayer<'_> {
             }
         }
         painter.add(egui::Shape::mesh(mesh));
+    }
+}
+
+/// Per-thread result of the binning pass.
+struct Cells {
+    /// (households, need sum, smallest cluster) per cell.
+    cells: Vec<(u32, f64, i32)>,
+    /// Visible households in input order, kept up to `MAX_DOTS + 1`.
+    visible: Vec<u32>,
+    total: usize,
+}
+
+impl Cells {
+    fn new(n: usize) -> Self {
+        Self { cells: vec![(0, 0.0, -1); n], visible: Vec::new(), total: 0 }
+    }
+
+    /// `self` covers households before `other`'s.
+    fn merge(mut self, other: Cells) -> Cells {
+        for (a, b) in self.cells.iter_mut().zip(&other.cells) {
+            a.0 += b.0;
+            a.1 += b.1;
+            if b.2 >= 0 && (a.2 < 0 || b.2 < a.2) {
+                a.2 = b.2;
+            }
+        }
+        if self.visible.len() <= MAX_DOTS {
+            self.visible.extend(other.visible.iter().take(MAX_DOTS + 1 - self.visible.len()));
+        }
+        self.total += other.total;
+        self
     }
 }
 
