@@ -237,7 +237,7 @@ pub(crate) fn whole_set_flags(h: &Households, _path: &Path, flags: &mut Vec<Issu
         message,
     };
     // Duplicate coordinates.
-    let mut seen: FxHashMap<(u64, u64), u32> = FxHashMap::default();
+    let mut seen: FxHashMap<(u64, u64), u32> = FxHashMap::with_capacity_and_hasher(n, Default::default());
     let mut dup = 0usize;
     for i in 0..n {
         let key = (h.lat_deg[i].to_bits(), h.lon_deg[i].to_bits());
@@ -271,11 +271,17 @@ pub(crate) fn whole_set_flags(h: &Households, _path: &Path, flags: &mut Vec<Issu
     let mid = n / 2;
     let lat_c = *lats.select_nth_unstable_by(mid, f64::total_cmp).1;
     drop(lats);
+    // The mean direction of at most ~20,000 households, evenly spaced in the file, is as
+    // good a centre for this test as that of all of them, at a fraction of the cost.
     let lon_c = {
-        let (clon, _) = sphere::centre_lonlat(h.xyz()).unwrap_or((h.lon_deg[0], lat_c));
-        clon
+        let step = (n / 20_000).max(1);
+        let sample = (0..n).step_by(step).map(|i| sphere::xyz_from_lonlat(h.lon_deg[i], h.lat_deg[i]));
+        sphere::centre_lonlat(sample).map_or(h.lon_deg[0], |c| c.0)
     };
-    let dist: Vec<f64> = (0..n).map(|i| sphere::distance_m(lon_c, lat_c, h.lon_deg[i], h.lat_deg[i])).collect();
+    let dist: Vec<f64> = {
+        use rayon::prelude::*;
+        (0..n).into_par_iter().map(|i| sphere::distance_m(lon_c, lat_c, h.lon_deg[i], h.lat_deg[i])).collect()
+    };
     let mut sorted = dist.clone();
     let p50 = *sorted.select_nth_unstable_by(mid, f64::total_cmp).1;
     let threshold = (20.0 * p50).max(50_000.0);
