@@ -116,41 +116,24 @@ impl Rng {
     }
 }
 
-/// Index of the first cumulative sum above `target` (the last one if rounding runs past).
-fn search(cumulative: &[f64], target: f64) -> usize {
-    cumulative.partition_point(|&c| c <= target).min(cumulative.len() - 1)
-}
-
 /// Greedy k-means++ (scikit-learn's `_kmeans_plusplus`).
 fn seed_centres(pts: &[P3], w: &[f64], k: usize, rng: &mut Rng, progress: &Progress) -> Result<Vec<P3>, Cancelled> {
     let n = pts.len();
     let trials = 2 + (k as f64).ln() as usize;
-    let wsum: Vec<f64> = w
-        .iter()
-        .scan(0.0, |acc, &x| {
-            *acc += x;
-            Some(*acc)
-        })
-        .collect();
-    let first = search(&wsum, rng.next_f64() * wsum[n - 1]);
+    let ones = vec![1.0; n];
+    let first = search_chunks(&chunk_sums(w, &ones), w, &ones, rng.next_f64() * w.iter().sum::<f64>());
     let mut centres = vec![pts[first]];
     let mut closest: Vec<f64> = pts.par_iter().map(|p| d2(p, &pts[first])).collect();
-    let mut pot = chunked_sum(n, |i| w[i] * closest[i]);
+    // Weighted squared distance per fixed chunk: the cumulative sum the draws search, without
+    // materialising it.
+    let mut sums = chunk_sums(w, &closest);
     for _ in 1..k {
         progress.check()?;
-        let cumulative: Vec<f64> = closest
-            .iter()
-            .zip(w)
-            .scan(0.0, |acc, (&d, &wi)| {
-                *acc += d * wi;
-                Some(*acc)
-            })
-            .collect();
-        let total = cumulative[n - 1];
+        let total: f64 = sums.iter().sum();
         let candidates: Vec<usize> = (0..trials)
             .map(|_| {
                 if total > 0.0 {
-                    search(&cumulative, rng.next_f64() * total)
+                    search_chunks(&sums, w, &closest, rng.next_f64() * total)
                 } else {
                     (rng.next_f64() * n as f64) as usize % n
                 }
@@ -183,14 +166,50 @@ fn seed_centres(pts: &[P3], w: &[f64], k: usize, rng: &mut Rng, progress: &Progr
                 best = Some((pots[t], c));
             }
         }
-        let (best_pot, c) = best.expect("at least two candidates");
+        let (_, c) = best.expect("at least two candidates");
         let cp = pts[c];
-        closest.par_iter_mut().zip(pts.par_iter()).for_each(|(d, p)| *d = d.min(d2(p, &cp)));
-        pot = best_pot;
+        // Update the distances and the chunk sums in the same pass.
+        sums = closest
+            .par_chunks_mut(CHUNK)
+            .zip(pts.par_chunks(CHUNK))
+            .zip(w.par_chunks(CHUNK))
+            .map(|((d, p), wc)| {
+                let mut s = 0.0;
+                for i in 0..d.len() {
+                    d[i] = d[i].min(d2(&p[i], &cp));
+                    s += wc[i] * d[i];
+                }
+                s
+            })
+            .collect();
         centres.push(cp);
     }
-    debug_assert!(pot.is_finite());
     Ok(centres)
+}
+
+/// Σ a·b per fixed chunk of `CHUNK` households, in order.
+fn chunk_sums(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK)).map(|(x, y)| x.iter().zip(y).map(|(p, q)| p * q).sum()).collect()
+}
+
+/// The first household at which the running sum of `w·d` exceeds `target` (the last one if
+/// rounding runs past the end), found through the per-chunk sums.
+fn search_chunks(sums: &[f64], w: &[f64], d: &[f64], target: f64) -> usize {
+    let n = w.len();
+    let mut acc = 0.0;
+    for (c, &s) in sums.iter().enumerate() {
+        if acc + s > target {
+            for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                acc += w[i] * d[i];
+                if acc > target {
+                    return i;
+                }
+            }
+            return ((c + 1) * CHUNK).min(n) - 1;
+        }
+        acc += s;
+    }
+    n - 1
 }
 
 /// Σ f(i) over `0..n`, in fixed chunks added in order (deterministic for any thread count).
@@ -276,8 +295,13 @@ pub fn kmeans(
         params.tol * var / 2.0
     };
 
+    let timing = std::env::var_os("NEEDMAP_TIMINGS").is_some();
+    let started = std::time::Instant::now();
     let mut rng = Rng(params.seed ^ 0x6E65_6564_6D61_7021);
     let mut centres = seed_centres(&pts, &w, k, &mut rng, progress)?;
+    if timing {
+        eprintln!("needmap: timing k-means++ seeding: {:.3} s", started.elapsed().as_secs_f64());
+    }
 
     // Hamerly's bounds.
     let mut labels = vec![0u32; n];
@@ -384,6 +408,9 @@ pub fn kmeans(
         if changed == 0 || shift2 <= tol || iterations >= params.max_iter {
             break;
         }
+    }
+    if timing {
+        eprintln!("needmap: timing k-means {iterations} iterations: {:.3} s", started.elapsed().as_secs_f64());
     }
     // Inertia against the final centres (labels are nearest to them: the E-step just ran).
     let inertia_m2 = chunked_sum(n, |i| w[i] * d2(&pts[i], &centres[labels[i] as usize]));
