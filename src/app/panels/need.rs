@@ -8,7 +8,7 @@ use egui_plot::{Bar, BarChart, Plot, VLine};
 use crate::data::ColumnKind;
 use crate::need::{Direction, Indicator, Missing, Selection, Transform};
 
-use super::super::i18n::Strings;
+use super::super::i18n::{Lang, Strings};
 use super::super::state::{AppState, Command};
 use super::super::worker::Stage;
 
@@ -104,14 +104,26 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
                     });
             }
             if let Some(r) = reports.iter().find(|r| r.indicator.column == ind.column) {
-                let mut note = r.note.clone();
+                // The core's note is English: in other languages, the figures only (the
+                // note stays as the tooltip).
+                let mut parts: Vec<String> = Vec::new();
+                if s.lang == Lang::En {
+                    parts.push(r.note.clone());
+                }
                 if r.missing > 0 {
-                    note += &format!(" · {}", s.f("need.missing_count", &[("n", &r.missing)]));
+                    parts.push(s.f("need.missing_count", &[("n", &r.missing)]));
+                }
+                if let Some(m) = r.imputed
+                    && s.lang != Lang::En
+                {
+                    parts.push(s.f("need.imputed", &[("value", &format!("{m:.4}"))]));
                 }
                 if !r.unknown_categories.is_empty() {
-                    note += &format!(" · {}: {}", s.t("need.unknown"), r.unknown_categories.join(", "));
+                    parts.push(format!("{}: {}", s.t("need.unknown"), r.unknown_categories.join(", ")));
                 }
-                ui.label(RichText::new(note).small().weak());
+                if !parts.is_empty() {
+                    ui.label(RichText::new(parts.join(" · ")).small().weak()).on_hover_text(&r.note);
+                }
             }
         });
     }
