@@ -17,8 +17,9 @@
 //! is exact. A 3D grid with cell side `r/√3` means two points in one cell are always
 //! neighbours: a cell holding `min_points` households makes all of them core with no
 //! distance computed, and all core points of a cell are one cluster. Cells are sorted by
-//! (i, j, k) and found through a hash of (i, j) columns; the cells that can hold neighbours
-//! are the 5×5 columns around, 5 cells deep, which come out as 25 contiguous runs. Core
+//! (i, j, k); the cells that can hold neighbours are the 5×5 columns (i, j) around, 5 cells
+//! deep, which come out as 25 contiguous runs. Going through the cells in order, the
+//! columns around are found by walking forward in the sorted columns, not by hashing. Core
 //! cells are joined with a lock-free union-find when any pair of their core points is
 //! within `r` (the search stops at the first pair). All phases run in parallel with rayon.
 //!
@@ -103,62 +104,142 @@ struct Cell {
     end: u32,
 }
 
-/// The grid: points sorted by cell, cells sorted by (i, j, k), columns hashed by (i, j).
+/// One column of the grid: the cells sharing (i, j), a run of the sorted cells.
+#[derive(Debug, Clone, Copy)]
+struct Column {
+    i: i64,
+    j: i64,
+    first: u32,
+    end: u32,
+}
+
+/// The grid: points sorted by cell, cells sorted by (i, j, k), and the columns (i, j) in
+/// the same order.
 pub(crate) struct Grid {
     /// Sorted position → input index.
     pub order: Vec<u32>,
     /// Points in sorted order.
     pub pts: Vec<Xyz>,
     cells: Vec<Cell>,
-    /// Column (i, j) → range of `cells`.
-    columns: FxHashMap<(i64, i64), (u32, u32)>,
-    /// (i, j) of each cell.
-    cell_ij: Vec<(i64, i64)>,
+    columns: Vec<Column>,
+    /// Column of each cell.
+    cell_column: Vec<u32>,
 }
 
 impl Grid {
     pub fn new(points: &[Xyz], side: f64) -> Self {
         let inv = 1.0 / side;
-        let key = |p: &Xyz| ((p[0] * inv).floor() as i64, (p[1] * inv).floor() as i64, (p[2] * inv).floor() as i64);
-        let mut keyed: Vec<((i64, i64, i64), u32)> =
-            points.par_iter().enumerate().map(|(i, p)| (key(p), i as u32)).collect();
+        let ijk = |p: &Xyz| [(p[0] * inv).floor() as i64, (p[1] * inv).floor() as i64, (p[2] * inv).floor() as i64];
+        // Cell keys pack into one u64 unless eps is tiny against the data's extent: half the
+        // memory of (i, j, k) and a faster sort.
+        let (lo, hi) = points.par_iter().map(|p| (ijk(p), ijk(p))).reduce(
+            || ([i64::MAX; 3], [i64::MIN; 3]),
+            |a, b| {
+                (
+                    [a.0[0].min(b.0[0]), a.0[1].min(b.0[1]), a.0[2].min(b.0[2])],
+                    [a.1[0].max(b.1[0]), a.1[1].max(b.1[1]), a.1[2].max(b.1[2])],
+                )
+            },
+        );
+        let bits = |a: usize| 64 - (hi[a].wrapping_sub(lo[a]) as u64).leading_zeros();
+        let (bi, bj, bk) = (bits(0), bits(1), bits(2));
+        if bi + bj + bk <= 63 {
+            let key = |p: &Xyz| {
+                let c = ijk(p);
+                ((c[0] - lo[0]) as u64) << (bj + bk) | ((c[1] - lo[1]) as u64) << bk | (c[2] - lo[2]) as u64
+            };
+            let mask = |b: u32| (1u64 << b) - 1;
+            let unpack = |x: u64| {
+                [(x >> (bj + bk)) as i64 + lo[0], ((x >> bk) & mask(bj)) as i64 + lo[1], (x & mask(bk)) as i64 + lo[2]]
+            };
+            Self::from_keys(points, key, unpack)
+        } else {
+            Self::from_keys(points, |p| ijk(p), |c| c)
+        }
+    }
+
+    /// Sorts the points by `key` (ordered as (i, j, k)) and builds cells and columns.
+    fn from_keys<K: Copy + Ord + Send + Sync>(
+        points: &[Xyz],
+        key: impl Fn(&Xyz) -> K + Sync,
+        unpack: impl Fn(K) -> [i64; 3],
+    ) -> Self {
+        let mut keyed: Vec<(K, u32)> = points.par_iter().enumerate().map(|(i, p)| (key(p), i as u32)).collect();
         keyed.par_sort_unstable();
         let order: Vec<u32> = keyed.iter().map(|&(_, i)| i).collect();
         let pts: Vec<Xyz> = order.par_iter().map(|&i| points[i as usize]).collect();
         let mut cells = Vec::new();
-        let mut cell_ij = Vec::new();
-        let mut columns: FxHashMap<(i64, i64), (u32, u32)> = FxHashMap::default();
+        let mut columns: Vec<Column> = Vec::new();
+        let mut cell_column = Vec::new();
         let mut s = 0usize;
         while s < keyed.len() {
-            let (kk, _) = keyed[s];
+            let kk = keyed[s].0;
             let mut e = s + 1;
             while e < keyed.len() && keyed[e].0 == kk {
                 e += 1;
             }
+            let [i, j, k] = unpack(kk);
             let ci = cells.len() as u32;
-            cells.push(Cell { k: kk.2, start: s as u32, end: e as u32 });
-            cell_ij.push((kk.0, kk.1));
-            columns.entry((kk.0, kk.1)).and_modify(|r| r.1 = ci + 1).or_insert((ci, ci + 1));
+            match columns.last_mut() {
+                Some(col) if col.i == i && col.j == j => col.end = ci + 1,
+                _ => columns.push(Column { i, j, first: ci, end: ci + 1 }),
+            }
+            cells.push(Cell { k, start: s as u32, end: e as u32 });
+            cell_column.push(columns.len() as u32 - 1);
             s = e;
         }
-        Self { order, pts, cells, columns, cell_ij }
+        Self { order, pts, cells, columns, cell_column }
     }
 
     /// The runs of cells (as cell index ranges) that can hold neighbours of cell `c`.
-    fn neighbour_cells(&self, c: usize, reach: i64, out: &mut Vec<(u32, u32)>) {
+    ///
+    /// `near` keeps the columns around the last column asked about. Callers go through the
+    /// cells in order, so the columns asked about only move forward, and so does the first
+    /// column of each of the 2·reach + 1 rows around them: those are found by walking on,
+    /// not by searching (a fresh `near` starts with binary searches).
+    fn neighbour_cells(&self, c: usize, reach: i64, near: &mut Near, out: &mut Vec<(u32, u32)>) {
         out.clear();
-        let (i, j) = self.cell_ij[c];
-        let k = self.cells[c].k;
-        for di in -reach..=reach {
-            for dj in -reach..=reach {
-                if let Some(&(a, b)) = self.columns.get(&(i + di, j + dj)) {
-                    let col = &self.cells[a as usize..b as usize];
-                    let lo = col.partition_point(|x| x.k < k - reach);
-                    let hi = col.partition_point(|x| x.k <= k + reach);
-                    if lo < hi {
-                        out.push((a + lo as u32, a + hi as u32));
+        let q = self.cell_column[c];
+        if near.column != Some(q) {
+            let Column { i, j, .. } = self.columns[q as usize];
+            let fresh = near.column.is_none_or(|p| q < p);
+            near.column = Some(q);
+            near.rows.resize(2 * reach as usize + 1, 0);
+            near.columns.clear();
+            let cols = &self.columns;
+            for (r, di) in (-reach..=reach).enumerate() {
+                let from = (i + di, j - reach);
+                let at = &mut near.rows[r];
+                if fresh {
+                    *at = cols.partition_point(|x| (x.i, x.j) < from);
+                } else {
+                    while *at < cols.len() && (cols[*at].i, cols[*at].j) < from {
+                        *at += 1;
                     }
                 }
+                let mut x = *at;
+                while x < cols.len() && cols[x].i == i + di && cols[x].j <= j + reach {
+                    near.columns.push((cols[x].first, cols[x].end));
+                    x += 1;
+                }
+            }
+        }
+        let k = self.cells[c].k;
+        for &(a, b) in &near.columns {
+            let col = &self.cells[a as usize..b as usize];
+            // Columns are short: usually all of it is in reach.
+            let (lo, hi) = if col[0].k >= k - reach && col[col.len() - 1].k <= k + reach {
+                (a, b)
+            } else {
+                let lo = col.partition_point(|x| x.k < k - reach);
+                let hi = lo + col[lo..].partition_point(|x| x.k <= k + reach);
+                (a + lo as u32, a + hi as u32)
+            };
+            // Neighbouring columns of one row are neighbours in `cells` too: one run.
+            match out.last_mut() {
+                Some(last) if last.1 == lo => last.1 = hi,
+                _ if lo < hi => out.push((lo, hi)),
+                _ => {}
             }
         }
     }
@@ -171,6 +252,16 @@ impl Grid {
     fn run_points(&self, run: (u32, u32)) -> std::ops::Range<usize> {
         self.cells[run.0 as usize].start as usize..self.cells[run.1 as usize - 1].end as usize
     }
+}
+
+/// The columns around one column, as [`Grid::neighbour_cells`] last found them.
+#[derive(Default)]
+struct Near {
+    column: Option<u32>,
+    /// Per row i + di: the first column at or after (i + di, j - reach).
+    rows: Vec<usize>,
+    /// Cell ranges of the columns around.
+    columns: Vec<(u32, u32)>,
 }
 
 /// Lock-free union-find: a root is linked under the smaller root with a compare-and-swap,
@@ -255,6 +346,7 @@ pub fn dbscan(
     (0..n_cells).into_par_iter().chunks(chunk).try_for_each(|cells| -> Result<(), Cancelled> {
         progress.check()?;
         let mut runs = Vec::with_capacity(25);
+        let mut near = Near::default();
         let mut done = 0u64;
         for c in cells {
             let own = grid.cell_points(c);
@@ -266,7 +358,7 @@ pub fn dbscan(
                 }
                 continue;
             }
-            grid.neighbour_cells(c, 2, &mut runs);
+            grid.neighbour_cells(c, 2, &mut near, &mut runs);
             for s in own.clone() {
                 let p = grid.pts[s];
                 let mut count = own_w;
@@ -299,13 +391,14 @@ pub fn dbscan(
     (0..n_cells).into_par_iter().chunks(chunk).try_for_each(|cells| -> Result<(), Cancelled> {
         progress.check()?;
         let mut runs = Vec::with_capacity(25);
+        let mut near = Near::default();
         let mut done = 0u64;
         for c in cells {
             done += grid.cell_points(c).len() as u64;
             if !cell_has_core[c] {
                 continue;
             }
-            grid.neighbour_cells(c, 2, &mut runs);
+            grid.neighbour_cells(c, 2, &mut near, &mut runs);
             for &(a, b) in &runs {
                 for d in a as usize..b as usize {
                     if d <= c || !cell_has_core[d] || uf.find(c as u32) == uf.find(d as u32) {
@@ -335,13 +428,14 @@ pub fn dbscan(
             progress.check()?;
             let mut out = Vec::new();
             let mut runs = Vec::with_capacity(25);
+            let mut near = Near::default();
             for c in cells {
                 let own = grid.cell_points(c);
                 if own.clone().all(|s| core[s]) {
                     out.extend(own.map(|s| s as u32));
                     continue;
                 }
-                grid.neighbour_cells(c, 2, &mut runs);
+                grid.neighbour_cells(c, 2, &mut near, &mut runs);
                 for s in own {
                     if core[s] {
                         out.push(s as u32);
