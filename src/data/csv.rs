@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{BufReader, Read as _, Seek as _, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use super::{Format, ImportError, Rec, Source};
+use super::{Format, Handover, ImportError, Rec, Source};
 
 pub(crate) struct CsvSource {
     path: PathBuf,
@@ -64,7 +64,7 @@ pub fn sniff_delimiter(head: &[u8]) -> u8 {
     best.2
 }
 
-fn decode(bytes: &[u8], latin1: &mut u64, out: &mut Rec) {
+pub(super) fn decode(bytes: &[u8], latin1: &mut u64, out: &mut Rec) {
     match std::str::from_utf8(bytes) {
         Ok(s) => out.push(s),
         Err(_) => {
@@ -206,6 +206,32 @@ impl Source for CsvSource {
 
     fn format(&self) -> Format {
         Format::Csv { delimiter: self.delimiter as char }
+    }
+
+    fn handover(&self) -> Option<Handover> {
+        if self.pending.is_some() {
+            return None;
+        }
+        let p = self.reader.position();
+        Some(Handover {
+            offset: p.byte() + if self.bom { 3 } else { 0 },
+            line: p.line(),
+            rows: self.rows,
+            delimiter: self.delimiter,
+        })
+    }
+
+    fn resume(&mut self, at: &Handover, latin1_fields: u64) -> Result<(), ImportError> {
+        self.latin1_fields += latin1_fields;
+        self.rows = at.rows;
+        let mut pos = csv::Position::new();
+        pos.set_byte(at.offset - if self.bom { 3 } else { 0 }).set_line(at.line);
+        self.reader.seek_raw(SeekFrom::Start(at.offset), pos).map_err(|e| ImportError::At {
+            path: self.path.clone(),
+            line: at.line,
+            column: 1,
+            problem: format!("cannot read: {e}"),
+        })
     }
 
     fn notes(&self) -> Vec<String> {

@@ -12,6 +12,7 @@
 
 pub mod columns;
 pub mod csv;
+mod csv_chunks;
 pub mod geojson;
 pub mod validate;
 pub mod xlsx;
@@ -152,6 +153,27 @@ impl Cells {
         self.ends.shrink_to_fit();
         self.row_start.shrink_to_fit();
     }
+
+    fn len(&self) -> usize {
+        self.row_start.len()
+    }
+
+    /// Appends the rows of `other` (same columns).
+    fn append(&mut self, other: &Cells) {
+        let base = self.text.len();
+        self.text.push_str(&other.text);
+        self.ends.extend_from_slice(&other.ends);
+        self.row_start.extend(other.row_start.iter().map(|&s| s + base));
+    }
+
+    /// Keeps the rows whose `drop` is false.
+    fn retain(&mut self, drop: &[bool]) {
+        let mut kept = Cells::new(self.n_cols);
+        for i in (0..self.len()).filter(|&i| !drop[i]) {
+            kept.push_row((0..self.n_cols).map(|c| self.get(i, c)));
+        }
+        *self = kept;
+    }
 }
 
 /// Accepted households, in input order. Columns are parallel vectors.
@@ -206,7 +228,27 @@ impl Households {
 
     /// Numeric values of a column; `None` where empty or not a number.
     pub fn numbers(&self, col: usize) -> Vec<Option<f64>> {
-        (0..self.len()).map(|i| validate::parse_number(self.cells.get(i, col)).ok().flatten()).collect()
+        use rayon::prelude::*;
+        (0..self.len()).into_par_iter().map(|i| validate::parse_number(self.cells.get(i, col)).ok().flatten()).collect()
+    }
+
+    /// Keeps the households whose `drop` is false.
+    fn retain(&mut self, drop: &[bool]) {
+        fn keep<T: Copy>(v: &mut Vec<T>, drop: &[bool]) {
+            let mut i = 0;
+            v.retain(|_| {
+                i += 1;
+                !drop[i - 1]
+            });
+        }
+        keep(&mut self.row, drop);
+        keep(&mut self.line, drop);
+        keep(&mut self.lat_deg, drop);
+        keep(&mut self.lon_deg, drop);
+        if let Some(a) = &mut self.accuracy_m {
+            keep(a, drop);
+        }
+        self.cells.retain(drop);
     }
 
     /// Unit vectors of every household.
@@ -372,7 +414,7 @@ pub(crate) struct Rec {
     pub line: u64,
     pub row: u32,
     /// GeoJSON: the point's lon/lat, or why there is none.
-    pub geometry: Option<Result<(f64, f64), (IssueKind, String)>>,
+    pub geometry: Option<Geometry>,
 }
 
 impl Rec {
@@ -397,6 +439,41 @@ impl Rec {
     }
 }
 
+/// A GeoJSON feature's point (lon, lat), or why it has none.
+pub(crate) type Geometry = Result<(f64, f64), (IssueKind, String)>;
+
+/// The fields of one record, as the row checks read them: a [`Rec`], or a line of a chunk
+/// the parallel CSV reader splits in place. A field past the end reads as empty.
+pub(crate) trait Fields {
+    fn count(&self) -> usize;
+    fn field(&self, i: usize) -> &str;
+}
+
+impl Fields for Rec {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn field(&self, i: usize) -> &str {
+        self.get(i)
+    }
+}
+
+/// Where a plain-text reader stands, so the parallel CSV reader can take over there and
+/// hand back if it meets what it does not read (quotes, a lone carriage return, bytes that
+/// are not UTF-8).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Handover {
+    /// Absolute byte offset in the file: just after the first terminator byte of the last
+    /// record read (where the csv crate would go on).
+    pub offset: u64,
+    /// The line the csv crate would report for the next record: 1 + line feeds before
+    /// `offset`.
+    pub line: u64,
+    /// Records read so far.
+    pub rows: u32,
+    pub delimiter: u8,
+}
+
 /// A reader of one format: headers first, then records.
 pub(crate) trait Source {
     fn headers(&self) -> &[String];
@@ -412,6 +489,28 @@ pub(crate) trait Source {
     fn notes(&self) -> Vec<String> {
         Vec::new()
     }
+    /// Where the parallel CSV reader may take over (plain CSV only).
+    fn handover(&self) -> Option<Handover> {
+        None
+    }
+    /// Goes on from `at` (after the parallel reader stopped there), counting the fields the
+    /// parallel reader read as Latin-1.
+    fn resume(&mut self, _at: &Handover, _latin1_fields: u64) -> Result<(), ImportError> {
+        unreachable!("only a source that offers a handover resumes")
+    }
+}
+
+/// Knobs of the reader, for tests: whether the parallel CSV reader runs, and its block size.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tuning {
+    pub parallel_csv: bool,
+    pub block_bytes: usize,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self { parallel_csv: true, block_bytes: 8 << 20 }
+    }
 }
 
 /// Reads, validates and reports on a survey file.
@@ -423,6 +522,16 @@ pub fn import(
     opts: &ImportOptions,
     keep: &Keep,
     progress: &Progress,
+) -> Result<(Households, ImportReport), ImportError> {
+    import_tuned(path, opts, keep, progress, Tuning::default())
+}
+
+pub(crate) fn import_tuned(
+    path: &Path,
+    opts: &ImportOptions,
+    keep: &Keep,
+    progress: &Progress,
+    tuning: Tuning,
 ) -> Result<(Households, ImportReport), ImportError> {
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => ImportError::file(path, "no such file; check the path"),
@@ -440,7 +549,7 @@ pub fn import(
         Kind::Spreadsheet => Box::new(xlsx::SheetSource::open(path, opts.sheet.as_deref())?),
         Kind::Geojson => Box::new(geojson::GeojsonSource::open(path)?),
     };
-    read_all(path, source.as_mut(), opts, keep, progress, meta.len())
+    read_all(path, source.as_mut(), opts, keep, progress, meta.len(), tuning)
 }
 
 enum Kind {
@@ -480,6 +589,7 @@ fn read_all(
     keep: &Keep,
     progress: &Progress,
     file_len: u64,
+    tuning: Tuning,
 ) -> Result<(Households, ImportReport), ImportError> {
     let started = std::time::Instant::now();
     let headers = source.headers().to_vec();
@@ -501,12 +611,27 @@ fn read_all(
         })
         .collect();
 
-    let mut b = Builder::new(path, &headers, &detected, keep_cols, opts, is_geojson);
-    b.out.cells.text.reserve((file_len as usize).min(1 << 34));
+    let mut b = Builder::new(Checker::new(path, &headers, &detected, keep_cols, opts, is_geojson));
+    // Room for the kept text and the households, from what the sample says of the file.
+    let sample_bytes: usize = sample.iter().map(|r| r.text.len() + r.len()).sum::<usize>().max(1);
+    let per_record = sample_bytes as f64 / sample.len().max(1) as f64;
+    let expected = ((file_len as f64 / per_record) * 1.02) as usize + 16;
+    let kept_share = if b.chk.keep_cols.len() == headers.len() { 1.0 } else { 0.25 };
+    b.reserve(expected.min(1 << 31), ((file_len as f64 * kept_share) as usize).min(1 << 34));
     for r in &sample {
         b.push(r);
     }
     drop(sample);
+    if tuning.parallel_csv
+        && let Some(at) = source.handover()
+    {
+        match csv_chunks::read(&mut b, &at, progress, tuning.block_bytes)? {
+            csv_chunks::Outcome::Done { latin1_fields } => {
+                source.resume(&Handover { offset: file_len, ..at }, latin1_fields)?;
+            }
+            csv_chunks::Outcome::HandBack { at, latin1_fields } => source.resume(&at, latin1_fields)?,
+        }
+    }
     // Reading and decoding records (csv_core, UTF-8) runs on its own thread, a batch ahead of
     // validation here: the two take about as long, so import takes half the time on two
     // cores. Batches go back to the reader to be refilled, so their buffers are reused.
@@ -549,33 +674,36 @@ fn read_all(
     })?;
     progress.set(file_len);
     progress.check()?;
-    if std::env::var_os("NEEDMAP_TIMINGS").is_some() {
-        eprintln!("needmap: timing import read+validate rows: {:.3} s", started.elapsed().as_secs_f64());
-    }
+    lap("import read+validate rows", started);
     let mut notes = source.notes();
     notes.extend(detected.notes.iter().cloned());
     b.finish(source.format(), notes, progress)
 }
 
-/// Turns records into households, one at a time.
-struct Builder<'a> {
+/// The checks on one record: everything about it that does not depend on the others, so
+/// chunks of a file can be checked in parallel.
+pub(crate) struct Checker<'a> {
     path: &'a Path,
     headers: &'a [String],
     det: &'a Detected,
+    /// Input columns whose text is kept, in input order.
     keep_cols: Vec<usize>,
-    out: Households,
-    rejects: Vec<Issue>,
-    flags: Vec<Issue>,
-    records: usize,
-    /// Hash of an id → first household index with it.
-    ids: FxHashMap<u64, u32>,
     geojson: bool,
     accuracy_cutoff_m: Option<f64>,
     /// Index of the id column among the kept ones.
     id_kept: Option<usize>,
 }
 
-impl<'a> Builder<'a> {
+/// A record that passed the row checks.
+pub(crate) struct Accepted {
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_m: Option<f64>,
+    /// Short row, imprecise GPS (usually none).
+    pub flags: Vec<Issue>,
+}
+
+impl<'a> Checker<'a> {
     fn new(
         path: &'a Path,
         headers: &'a [String],
@@ -584,54 +712,57 @@ impl<'a> Builder<'a> {
         opts: &ImportOptions,
         geojson: bool,
     ) -> Self {
-        let out = Households {
-            path: path.to_path_buf(),
-            accuracy_m: det.accuracy.map(|_| Vec::new()),
-            cells: Cells::new(keep_cols.len()),
-            ..Default::default()
-        };
         let id_kept = det.id.and_then(|id| keep_cols.iter().position(|&c| c == id));
-        Self {
-            id_kept,
-            path,
-            headers,
-            det,
-            keep_cols,
-            out,
-            rejects: Vec::new(),
-            flags: Vec::new(),
-            records: 0,
-            ids: FxHashMap::default(),
-            geojson,
-            accuracy_cutoff_m: opts.accuracy_cutoff_m,
-        }
+        Self { path, headers, det, keep_cols, geojson, accuracy_cutoff_m: opts.accuracy_cutoff_m, id_kept }
     }
 
-    fn issue(&self, rec: &Rec, kind: IssueKind, column: Option<usize>, message: String) -> Issue {
+    pub fn has_accuracy(&self) -> bool {
+        self.det.accuracy.is_some()
+    }
+
+    pub fn keep_cols(&self) -> &[usize] {
+        &self.keep_cols
+    }
+
+    pub fn issue(
+        &self,
+        rec: &impl Fields,
+        row: u32,
+        line: u64,
+        kind: IssueKind,
+        column: Option<usize>,
+        message: String,
+    ) -> Issue {
         Issue {
             kind,
-            row: rec.row,
-            line: (!self.geojson).then_some(rec.line as u32),
+            row,
+            line: (!self.geojson).then_some(line as u32),
             column: column.map(|c| c + 1),
             column_name: column.and_then(|c| self.headers.get(c).cloned()),
-            id: self.det.id.map(|c| rec.get(c).to_string()).filter(|s| !s.is_empty()),
+            id: self.det.id.map(|c| rec.field(c).to_string()).filter(|s| !s.is_empty()),
             message,
         }
     }
 
-    fn push(&mut self, rec: &Rec) {
-        self.records += 1;
-        if rec.len() > self.headers.len() && !self.geojson {
+    /// The row checks, in the order the report tells them: field count, coordinates, then
+    /// the flags of a kept record. Duplicate ids need the whole set: see [`Builder::finish`].
+    pub fn check(
+        &self,
+        rec: &impl Fields,
+        row: u32,
+        line: u64,
+        geometry: Option<&Geometry>,
+    ) -> Result<Accepted, Issue> {
+        let n_fields = rec.count();
+        if n_fields > self.headers.len() && !self.geojson {
             let msg = format!(
                 "has {} fields but the header has {}; is there an unquoted delimiter in a field?",
-                rec.len(),
+                n_fields,
                 self.headers.len()
             );
-            let issue = self.issue(rec, IssueKind::TooManyFields, Some(self.headers.len()), msg);
-            self.rejects.push(issue);
-            return;
+            return Err(self.issue(rec, row, line, IssueKind::TooManyFields, Some(self.headers.len()), msg));
         }
-        let coords = match &rec.geometry {
+        let coords = match geometry {
             Some(Ok((lon, lat))) => validate::check_lat_lon(*lat, *lon)
                 .map(|()| (*lat, *lon, None))
                 .map_err(|(kind, msg)| (kind, None, msg)),
@@ -640,59 +771,157 @@ impl<'a> Builder<'a> {
         };
         let (lat, lon, geo_acc) = match coords {
             Ok(c) => c,
-            Err((kind, col, msg)) => {
-                let issue = self.issue(rec, kind, col, msg);
-                self.rejects.push(issue);
-                return;
-            }
+            Err((kind, col, msg)) => return Err(self.issue(rec, row, line, kind, col, msg)),
         };
-        if let Some(idc) = self.det.id {
-            let id = rec.get(idc).trim();
-            if !id.is_empty() {
-                let h = hash_str(id);
-                if let Some(&first) = self.ids.get(&h) {
-                    let first_id = self.out.cells.get(first as usize, self.id_kept.unwrap_or(0));
-                    // The points of one MultiPoint feature share its id.
-                    let same_record = self.out.row[first as usize] == rec.row;
-                    if first_id.trim() == id && !same_record {
-                        let msg = format!(
-                            "duplicate id {id:?}: already used on line {}; the first one is kept",
-                            self.out.line[first as usize]
-                        );
-                        let issue = self.issue(rec, IssueKind::DuplicateId, Some(idc), msg);
-                        self.rejects.push(issue);
-                        return;
-                    }
-                } else {
-                    self.ids.insert(h, self.out.row.len() as u32);
-                }
-            }
-        }
-        if rec.len() < self.headers.len() && !self.geojson {
+        let mut flags = Vec::new();
+        if n_fields < self.headers.len() && !self.geojson {
             let msg = format!(
                 "has {} fields but the header has {}; the missing ones are read as empty",
-                rec.len(),
+                n_fields,
                 self.headers.len()
             );
-            let issue = self.issue(rec, IssueKind::ShortRow, None, msg);
-            self.flags.push(issue);
+            flags.push(self.issue(rec, row, line, IssueKind::ShortRow, None, msg));
         }
-        let acc = geo_acc.or_else(|| self.det.accuracy.and_then(|c| validate::parse_number(rec.get(c)).ok().flatten()));
-        if let Some(a) = &mut self.out.accuracy_m {
-            a.push(acc.map_or(f32::NAN, |v| v as f32));
-        }
+        let acc =
+            geo_acc.or_else(|| self.det.accuracy.and_then(|c| validate::parse_number(rec.field(c)).ok().flatten()));
         if let (Some(a), Some(cut)) = (acc, self.accuracy_cutoff_m)
             && a > cut
         {
             let msg = format!("GPS accuracy {a} m is worse than the cutoff of {cut} m");
-            let issue = self.issue(rec, IssueKind::ImpreciseGps, self.det.accuracy, msg);
-            self.flags.push(issue);
+            flags.push(self.issue(rec, row, line, IssueKind::ImpreciseGps, self.det.accuracy, msg));
         }
-        self.out.row.push(rec.row);
-        self.out.line.push(rec.line as u32);
-        self.out.lat_deg.push(lat);
-        self.out.lon_deg.push(lon);
-        self.out.cells.push_row(self.keep_cols.iter().map(|&c| rec.get(c)));
+        Ok(Accepted { lat, lon, accuracy_m: acc, flags })
+    }
+
+    /// Key of a record's id for the duplicate check: 0 when it has none.
+    pub fn id_key(&self, rec: &impl Fields) -> u64 {
+        match self.det.id {
+            Some(c) => {
+                let id = rec.field(c).trim();
+                if id.is_empty() { 0 } else { hash_str(id) | 1 }
+            }
+            None => 0,
+        }
+    }
+}
+
+/// Collects checked records (candidates) in input order; [`Builder::finish`] rejects
+/// duplicate ids and types the columns.
+pub(crate) struct Builder<'a> {
+    pub chk: Checker<'a>,
+    /// Candidates: every record that passed the row checks.
+    pub out: Households,
+    /// Per candidate: [`Checker::id_key`].
+    pub id_key: Vec<u64>,
+    /// Per candidate: its record's position among all records (1-based), to merge the
+    /// duplicate-id rejects into the others in input order.
+    pub seq: Vec<u32>,
+    /// Rejects in input order, with their record's position.
+    pub rejects: Vec<(u32, Issue)>,
+    /// Flags of candidates: (candidate, flag), in input order.
+    pub flags: Vec<(u32, Issue)>,
+    pub records: usize,
+}
+
+impl<'a> Builder<'a> {
+    fn new(chk: Checker<'a>) -> Self {
+        let out = Households {
+            path: chk.path.to_path_buf(),
+            accuracy_m: chk.det.accuracy.map(|_| Vec::new()),
+            cells: Cells::new(chk.keep_cols.len()),
+            ..Default::default()
+        };
+        Self { chk, out, id_key: Vec::new(), seq: Vec::new(), rejects: Vec::new(), flags: Vec::new(), records: 0 }
+    }
+
+    fn reserve(&mut self, households: usize, text_bytes: usize) {
+        let o = &mut self.out;
+        o.row.reserve(households);
+        o.line.reserve(households);
+        o.lat_deg.reserve(households);
+        o.lon_deg.reserve(households);
+        if let Some(a) = &mut o.accuracy_m {
+            a.reserve(households);
+        }
+        o.cells.text.reserve(text_bytes);
+        o.cells.ends.reserve(households.saturating_mul(o.cells.n_cols));
+        o.cells.row_start.reserve(households);
+        self.id_key.reserve(households);
+        self.seq.reserve(households);
+    }
+
+    /// Checks one record and keeps it as a candidate, or rejects it.
+    fn push(&mut self, rec: &Rec) {
+        self.records += 1;
+        let seq = self.records as u32;
+        match self.chk.check(rec, rec.row, rec.line, rec.geometry.as_ref()) {
+            Err(issue) => self.rejects.push((seq, issue)),
+            Ok(a) => {
+                let k = self.out.row.len() as u32;
+                self.flags.extend(a.flags.into_iter().map(|f| (k, f)));
+                self.id_key.push(self.chk.id_key(rec));
+                self.seq.push(seq);
+                let o = &mut self.out;
+                if let Some(acc) = &mut o.accuracy_m {
+                    acc.push(a.accuracy_m.map_or(f32::NAN, |v| v as f32));
+                }
+                o.row.push(rec.row);
+                o.line.push(rec.line as u32);
+                o.lat_deg.push(a.lat);
+                o.lon_deg.push(a.lon);
+                o.cells.push_row(self.chk.keep_cols.iter().map(|&c| rec.get(c)));
+            }
+        }
+    }
+
+    /// Rejects every candidate whose id an earlier household already has (the first is
+    /// kept; the points of one MultiPoint feature share its id), as a scan in input order
+    /// would, and drops them from the candidates.
+    fn reject_duplicate_ids(&mut self) {
+        let Some(id_kept) = self.chk.id_kept else {
+            return;
+        };
+        let keys = &self.id_key;
+        let earlier = validate::first_earlier(keys.len(), |i| (keys[i] != 0).then_some(keys[i]));
+        let o = &self.out;
+        let dups: Vec<(u32, u32)> = earlier
+            .into_iter()
+            .filter(|&(i, first)| {
+                let (i, first) = (i as usize, first as usize);
+                o.cells.get(first, id_kept).trim() == o.cells.get(i, id_kept).trim() && o.row[first] != o.row[i]
+            })
+            .collect();
+        if dups.is_empty() {
+            return;
+        }
+        let idc = self.chk.det.id.expect("an id column is kept");
+        let mut dup_rejects = Vec::with_capacity(dups.len());
+        for &(i, first) in &dups {
+            let (i, first) = (i as usize, first as usize);
+            let raw = o.cells.get(i, id_kept);
+            let msg =
+                format!("duplicate id {:?}: already used on line {}; the first one is kept", raw.trim(), o.line[first]);
+            dup_rejects.push((
+                self.seq[i],
+                Issue {
+                    kind: IssueKind::DuplicateId,
+                    row: o.row[i],
+                    line: (!self.chk.geojson).then_some(o.line[i]),
+                    column: Some(idc + 1),
+                    column_name: self.chk.headers.get(idc).cloned(),
+                    id: Some(raw.to_string()).filter(|s| !s.is_empty()),
+                    message: msg,
+                },
+            ));
+        }
+        let rejects = std::mem::take(&mut self.rejects);
+        self.rejects = merge_by_seq(rejects, dup_rejects);
+        let mut drop = vec![false; self.out.len()];
+        for &(i, _) in &dups {
+            drop[i as usize] = true;
+        }
+        self.flags.retain(|(k, _)| !drop[*k as usize]);
+        self.out.retain(&drop);
     }
 
     fn finish(
@@ -701,37 +930,45 @@ impl<'a> Builder<'a> {
         mut notes: Vec<String>,
         progress: &Progress,
     ) -> Result<(Households, ImportReport), ImportError> {
-        drop(std::mem::take(&mut self.ids));
+        let started = std::time::Instant::now();
+        self.reject_duplicate_ids();
+        lap("import duplicate ids", started);
+        drop(std::mem::take(&mut self.id_key));
+        drop(std::mem::take(&mut self.seq));
         self.out.cells.shrink();
         self.out.format = Some(format.clone());
+        let chk = &self.chk;
         // Columns: the kept ones, typed.
-        progress.stage("validate", self.keep_cols.len() as u64);
-        let mut columns = Vec::with_capacity(self.keep_cols.len());
-        for (k, &c) in self.keep_cols.iter().enumerate() {
-            let role = self.det.role(c);
+        progress.stage("validate", chk.keep_cols.len() as u64);
+        let mut columns = Vec::with_capacity(chk.keep_cols.len());
+        for (k, &c) in chk.keep_cols.iter().enumerate() {
+            let role = chk.det.role(c);
             let (kind, non_empty, distinct) = validate::infer_kind(&self.out.cells, k, self.out.len());
-            columns.push(ColumnInfo { name: self.headers[c].clone(), number: c + 1, kind, role, non_empty, distinct });
+            columns.push(ColumnInfo { name: chk.headers[c].clone(), number: c + 1, kind, role, non_empty, distinct });
             progress.set(k as u64 + 1);
         }
-        self.out.id_column = self.det.id.and_then(|id| self.keep_cols.iter().position(|&c| c == id));
+        self.out.id_column = chk.id_kept;
         self.out.columns = columns;
-        let mut flags = self.flags;
-        validate::whole_set_flags(&self.out, self.path, &mut flags, &mut notes);
+        lap("import column types", started);
+        let mut flags: Vec<Issue> = self.flags.into_iter().map(|(_, f)| f).collect();
+        validate::whole_set_flags(&self.out, chk.path, &mut flags, &mut notes);
+        lap("import whole-set checks", started);
         flags.sort_by_key(|f| (f.row, f.kind as u8));
+        let rejects: Vec<Issue> = self.rejects.into_iter().map(|(_, r)| r).collect();
         let accuracy =
-            self.det.accuracy_name.as_ref().and_then(|name| {
-                validate::accuracy_summary(name, self.out.accuracy_m.as_deref()?, self.accuracy_cutoff_m)
+            chk.det.accuracy_name.as_ref().and_then(|name| {
+                validate::accuracy_summary(name, self.out.accuracy_m.as_deref()?, chk.accuracy_cutoff_m)
             });
         if self.out.is_empty() {
-            let why = match self.rejects.first() {
+            let why = match rejects.first() {
                 Some(first) => format!(
                     "no household has usable coordinates ({} records rejected; the first: {})",
-                    self.rejects.len(),
-                    first.located(self.path)
+                    rejects.len(),
+                    first.located(chk.path)
                 ),
                 None => "has a header but no household records".to_string(),
             };
-            return Err(ImportError::file(self.path, why));
+            return Err(ImportError::file(chk.path, why));
         }
         let flagged = {
             let mut rows: Vec<u32> = flags.iter().map(|f| f.row).collect();
@@ -739,21 +976,43 @@ impl<'a> Builder<'a> {
             rows.len()
         };
         let report = ImportReport {
-            path: self.path.to_path_buf(),
+            path: chk.path.to_path_buf(),
             format,
             records: self.records,
             accepted: self.out.len(),
-            rejected: self.rejects.len(),
+            rejected: rejects.len(),
             flagged,
-            coordinates: self.det.describe(self.headers),
-            id_column: self.det.id.map(|c| self.headers[c].clone()),
+            coordinates: chk.det.describe(chk.headers),
+            id_column: chk.det.id.map(|c| chk.headers[c].clone()),
             accuracy,
             columns: self.out.columns.clone(),
             notes,
-            rejects: self.rejects,
+            rejects,
             flags,
         };
         Ok((self.out, report))
+    }
+}
+
+/// With `NEEDMAP_TIMINGS` set, prints the time since `since` on stderr.
+fn lap(what: &str, since: std::time::Instant) {
+    if std::env::var_os("NEEDMAP_TIMINGS").is_some() {
+        eprintln!("needmap: timing {what}: {:.3} s", since.elapsed().as_secs_f64());
+    }
+}
+
+/// Two lists sorted by sequence number, merged.
+fn merge_by_seq(a: Vec<(u32, Issue)>, b: Vec<(u32, Issue)>) -> Vec<(u32, Issue)> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    loop {
+        let take_a = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => x.0 <= y.0,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return out,
+        };
+        out.push(if take_a { a.next() } else { b.next() }.expect("peeked"));
     }
 }
 
