@@ -79,6 +79,8 @@ pub struct ClusterConfig {
     pub k: usize,
     pub seed: u64,
     pub need_weighted: bool,
+    /// k-means: k-means++ runs on a sample to choose the starting centres from.
+    pub restarts: usize,
     /// HDBSCAN: smallest cluster, and the neighbour count of the core distance.
     pub min_cluster_size: usize,
     pub min_samples: usize,
@@ -95,6 +97,7 @@ impl Default for ClusterConfig {
             k: 20,
             seed: 1,
             need_weighted: false,
+            restarts: 64,
             min_cluster_size: 10,
             min_samples: 10,
         }

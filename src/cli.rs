@@ -138,6 +138,10 @@ pub struct ClusterArgs {
     /// k-means: random seed (same seed, same clusters).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// k-means: k-means++ runs (on a sample of the households) to start from the best of
+    /// [default: 64]; 1 = one k-means++ run on all of them, as scikit-learn's KMeans(n_init=1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub restarts: Option<u64>,
     /// k-means: weight households by their need score.
     #[arg(long)]
     pub need_weighted: bool,
@@ -170,6 +174,9 @@ impl ClusterArgs {
         }
         if let Some(s) = self.seed {
             cfg.seed = s;
+        }
+        if let Some(r) = self.restarts {
+            cfg.restarts = r as usize;
         }
         cfg.need_weighted |= self.need_weighted;
         if let Some(m) = self.min_cluster_size {

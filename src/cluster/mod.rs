@@ -31,7 +31,8 @@ pub(crate) fn run_other(
 ) -> Result<(Vec<i32>, Option<f64>), RunError> {
     match cfg.method {
         Method::Kmeans => {
-            let params = kmeans::KMeansParams { k: cfg.k, seed: cfg.seed, ..Default::default() };
+            let params =
+                kmeans::KMeansParams { k: cfg.k, seed: cfg.seed, restarts: cfg.restarts, ..Default::default() };
             let out = kmeans::kmeans(pts, weights, &params, progress).map_err(|e| match e {
                 kmeans::KMeansError::Cancelled => RunError::Cancelled,
                 e => RunError::Cluster(format!("k-means: {e}")),
