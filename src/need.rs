@@ -28,6 +28,8 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::data::columns::normalise;
@@ -186,16 +188,23 @@ pub fn transform(values: &[f64], direction: Direction, transform: Transform, cut
             values.iter().map(|&v| if sd > 0.0 { orient(phi((v - mean) / sd)) } else { 0.5 }).collect()
         }
         Transform::Percentile => {
-            let mut sorted = values.to_vec();
-            sorted.sort_by(f64::total_cmp);
-            values
-                .iter()
-                .map(|&v| {
-                    let below = sorted.partition_point(|&x| x < v);
-                    let upto = sorted.partition_point(|&x| x <= v);
-                    orient((below as f64 + 0.5 * (upto - below) as f64) / n as f64)
-                })
-                .collect()
+            // Mid-rank: (values below + half the values equal) / n, through one sort of
+            // (value, position) pairs rather than two searches per value.
+            let mut sorted: Vec<(f64, u32)> = values.iter().enumerate().map(|(i, &v)| (v, i as u32)).collect();
+            sorted.par_sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let mut out = vec![0.0; n];
+            let mut s = 0;
+            while s < n {
+                let v = sorted[s].0;
+                // Equal values (−0 and +0 too: they are next to each other in this order).
+                let e = s + sorted[s..].partition_point(|x| x.0 == v);
+                let rank = orient((s as f64 + 0.5 * (e - s) as f64) / n as f64);
+                for &(_, i) in &sorted[s..e] {
+                    out[i as usize] = rank;
+                }
+                s = e;
+            }
+            out
         }
         Transform::Cutoff => {
             let c = cutoff.unwrap_or(f64::NAN);
@@ -397,10 +406,11 @@ pub fn auto_indicators(h: &Households) -> Vec<Indicator> {
     out
 }
 
+/// The median (the mean of the two middle values for an even count); reorders `v`.
 fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
     let n = v.len();
-    if n % 2 == 1 { v[n / 2] } else { 0.5 * (v[n / 2 - 1] + v[n / 2]) }
+    let (below, &mut mid, _) = v.select_nth_unstable_by(n / 2, f64::total_cmp);
+    if n % 2 == 1 { mid } else { 0.5 * (below.iter().copied().max_by(f64::total_cmp).expect("n ≥ 2") + mid) }
 }
 
 /// Computes the need score of every household.
@@ -431,37 +441,65 @@ pub fn need_index(h: &Households, params: &NeedParams) -> Result<NeedScore, Need
         let col = h.column(&ind.column).ok_or_else(|| NeedError::NoColumn(ind.column.clone(), names()))?;
         let categorical = !ind.categories.is_empty();
         let lookup: BTreeMap<String, f64> = ind.categories.iter().map(|(k, v)| (category_key(k), *v)).collect();
+        // Values in parallel; a categorical column's texts are few, so each thread keeps what
+        // it has looked up (up to a few thousand texts).
+        let raw: Vec<Option<f64>> = if categorical {
+            (0..n)
+                .into_par_iter()
+                .map_init(FxHashMap::<&str, Option<f64>>::default, |seen, i| {
+                    let t = h.text(i, col).trim();
+                    if t.is_empty() {
+                        return None;
+                    }
+                    if let Some(&v) = seen.get(t) {
+                        return v;
+                    }
+                    let v = lookup.get(&category_key(t)).copied();
+                    if seen.len() < 4096 {
+                        seen.insert(t, v);
+                    }
+                    v
+                })
+                .collect()
+        } else {
+            (0..n)
+                .into_par_iter()
+                .map(|i| {
+                    let t = h.text(i, col).trim();
+                    if t.is_empty() {
+                        return None;
+                    }
+                    parse_number(t).ok().flatten().or_else(|| parse_bool(t).map(|b| if b { 1.0 } else { 0.0 }))
+                })
+                .collect()
+        };
+        // What could not be read, in input order.
         let mut unknown: BTreeMap<String, ()> = BTreeMap::new();
         let mut not_numbers: Vec<String> = Vec::new();
         let mut not_number_count = 0usize;
-        let raw: Vec<Option<f64>> = (0..n)
-            .map(|i| {
-                let t = h.text(i, col).trim();
-                if t.is_empty() {
-                    return None;
+        for (i, v) in raw.iter().enumerate() {
+            if v.is_some() {
+                continue;
+            }
+            let t = h.text(i, col).trim();
+            if t.is_empty() {
+                continue;
+            }
+            if categorical {
+                if unknown.len() < 50 {
+                    unknown.insert(t.to_string(), ());
                 }
-                if categorical {
-                    let v = lookup.get(&category_key(t)).copied();
-                    if v.is_none() && unknown.len() < 50 {
-                        unknown.insert(t.to_string(), ());
-                    }
-                    v
-                } else {
-                    let v = parse_number(t).ok().flatten().or_else(|| parse_bool(t).map(|b| if b { 1.0 } else { 0.0 }));
-                    if v.is_none() {
-                        not_number_count += 1;
-                        if not_numbers.len() < 20 {
-                            not_numbers.push(format!("line {}: {t:?}", h.line[i]));
-                        }
-                    }
-                    v
+            } else {
+                not_number_count += 1;
+                if not_numbers.len() < 20 {
+                    not_numbers.push(format!("line {}: {t:?}", h.line[i]));
                 }
-            })
-            .collect();
+            }
+        }
         let missing = raw.iter().filter(|v| v.is_none()).count();
         let mut present: Vec<f64> = raw.iter().flatten().copied().collect();
         let imputed = (!present.is_empty() && missing > 0 && params.missing == Missing::ImputeMedian)
-            .then(|| median(&mut present.clone()));
+            .then(|| median(&mut present));
         let filled: Vec<f64> = raw.iter().map(|v| v.or(imputed).unwrap_or(f64::NAN)).collect();
         // Transform over the values present (imputed included); missing stay NaN.
         let idx: Vec<usize> = (0..n).filter(|&i| filled[i].is_finite()).collect();
@@ -535,8 +573,8 @@ pub fn select(score: &[f64], rule: &Selection) -> Vec<bool> {
             if k == 0 {
                 return vec![false; score.len()];
             }
-            valid.sort_by(|a, b| b.total_cmp(a));
-            let cut = valid[k - 1];
+            // The k-th largest score.
+            let cut = *valid.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a)).1;
             score.iter().map(|&s| s.is_finite() && s >= cut).collect()
         }
     }
@@ -563,6 +601,37 @@ mod tests {
         // sd = sqrt(2/3); z = ±1.2247 → Φ = 0.1103, 0.5, 0.8897.
         assert!((z[0] - 0.110_26).abs() < 1e-4 && (z[1] - 0.5).abs() < 1e-7 && (z[2] - 0.889_74).abs() < 1e-4, "{z:?}");
         assert_eq!(transform(&[2.0, 2.0], Direction::HigherIsWorse, Transform::MinMax, None), [0.0, 0.0]);
+    }
+
+    proptest::proptest! {
+        /// Percentile ranks, medians and the top-p % cut against their definitions, on values
+        /// with many ties (and −0 beside +0).
+        #[test]
+        fn ranks_medians_and_cuts_match_their_definitions(
+            ints in proptest::collection::vec(-6i32..6, 1..300),
+            percent in 0.0f64..100.0,
+        ) {
+            let v: Vec<f64> = ints.iter().enumerate().map(|(i, &x)| if x == 0 && i % 2 == 1 { -0.0 } else { x as f64 / 2.0 }).collect();
+            let n = v.len() as f64;
+            let t = transform(&v, Direction::HigherIsWorse, Transform::Percentile, None);
+            for (i, &x) in v.iter().enumerate() {
+                let below = v.iter().filter(|&&y| y < x).count() as f64;
+                let equal = v.iter().filter(|&&y| y == x).count() as f64;
+                proptest::prop_assert_eq!(t[i], (below + 0.5 * equal) / n);
+            }
+            let mut sorted = v.clone();
+            sorted.sort_by(f64::total_cmp);
+            let m = sorted.len();
+            let want = if m % 2 == 1 { sorted[m / 2] } else { 0.5 * (sorted[m / 2 - 1] + sorted[m / 2]) };
+            proptest::prop_assert_eq!(median(&mut v.clone()), want);
+            let k = ((percent / 100.0) * n).ceil() as usize;
+            let picked = select(&v, &Selection::TopPercent { percent });
+            for (i, &x) in v.iter().enumerate() {
+                // Selected exactly when it reaches the k-th largest value.
+                let expect = k > 0 && x >= sorted[m - k];
+                proptest::prop_assert_eq!(picked[i], expect, "value {} k {}", x, k);
+            }
+        }
     }
 
     #[test]
