@@ -71,12 +71,10 @@ fn stages(c: &mut Criterion) {
         b.iter(|| analysis::need_stage(black_box(&imp), &Default::default(), &Default::default()).unwrap())
     });
     let clustered = analysis::cluster_stage(&imp, &scored, &Analysis::default().cluster, &progress).unwrap();
-    let index = imp.index();
     g.bench_function("zones (convex hulls, figures, rank)", |b| {
         b.iter(|| {
             let inp = ZoneInputs {
                 xyz: &imp.xyz,
-                index,
                 need: &scored.need.score,
                 critical: &scored.critical,
                 people: imp.people.as_deref(),

@@ -342,7 +342,6 @@ pub fn zones_stage(
 ) -> Result<ZonesResult, RunError> {
     let inp = ZoneInputs {
         xyz: &imp.xyz,
-        index: imp.index(),
         need: &scored.need.score,
         critical: &scored.critical,
         people: imp.people.as_deref(),

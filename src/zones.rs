@@ -15,9 +15,9 @@ use geo::{Area as _, ConcaveHull as _, ConvexHull as _, Coord, Intersects as _, 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::index::Index;
 use crate::plane::Plane;
 use crate::progress::{Cancelled, Progress};
+use crate::sphere::chord_from_metres;
 use crate::sphere::{self, Xyz};
 
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
@@ -101,7 +101,6 @@ pub struct ZonesResult {
 /// Inputs shared by every zone.
 pub struct ZoneInputs<'a> {
     pub xyz: &'a [Xyz],
-    pub index: &'a Index,
     pub need: &'a [f64],
     pub critical: &'a [bool],
     pub people: Option<&'a [f64]>,
@@ -151,17 +150,20 @@ pub fn build_zones(inp: &ZoneInputs, params: &ZoneParams, progress: &Progress) -
             members[l as usize].push(i as u32);
         }
     }
-    let built: Vec<(Zone, Vec<u32>)> = members
+    let shapes: Vec<Shape> = members
         .par_iter()
         .enumerate()
         .filter(|(_, m)| !m.is_empty())
-        .map(|(c, m)| -> Result<(Zone, Vec<u32>), Cancelled> {
+        .map(|(c, m)| -> Result<Shape, Cancelled> {
             progress.check()?;
-            let z = one_zone(inp, c as u32, m, params.hull);
+            let z = shape(inp, c as u32, m, params.hull);
             progress.add(1);
             Ok(z)
         })
         .collect::<Result<_, _>>()?;
+    let inside = households_inside(inp, &shapes, progress)?;
+    let built: Vec<(Zone, Vec<u32>)> =
+        shapes.into_iter().zip(inside).map(|(sh, inside)| figures(inp, sh, &members, inside)).collect();
     let mut zones: Vec<(Zone, Vec<u32>)> = built;
     let p = params.priority;
     zones.sort_by(|(a, _), (b, _)| {
@@ -184,30 +186,107 @@ pub fn build_zones(inp: &ZoneInputs, params: &ZoneParams, progress: &Progress) -
     Ok(ZonesResult { zones: zones.into_iter().map(|(z, _)| z).collect(), zone_of })
 }
 
-fn one_zone(inp: &ZoneInputs, id: u32, members: &[u32], hull: Hull) -> (Zone, Vec<u32>) {
+/// A zone's polygon, before its figures.
+struct Shape {
+    id: u32,
+    plane: Plane,
+    poly: Polygon<f64>,
+    /// The cap around `centre_xyz` that holds the polygon: chord length, squared.
+    reach_chord2: f64,
+    centre_xyz: Xyz,
+    centre: (f64, f64),
+}
+
+impl Shape {
+    /// Whether household `p` is inside the polygon (boundary included).
+    fn holds(&self, p: Xyz) -> bool {
+        // The same squared chord as the R-tree's within-distance query.
+        let d = [p[0] - self.centre_xyz[0], p[1] - self.centre_xyz[1], p[2] - self.centre_xyz[2]];
+        if d[0] * d[0] + d[1] * d[1] + d[2] * d[2] > self.reach_chord2 {
+            return false;
+        }
+        let (lon, lat) = sphere::lonlat_from_xyz(p);
+        let (x, y) = self.plane.xy_from_lonlat(lon, lat);
+        self.poly.intersects(&Coord { x, y })
+    }
+}
+
+fn shape(inp: &ZoneInputs, id: u32, members: &[u32], hull: Hull) -> Shape {
     let (clon, clat) = sphere::centre_lonlat(members.iter().map(|&i| inp.xyz[i as usize]))
         .unwrap_or_else(|| sphere::lonlat_from_xyz(inp.xyz[members[0] as usize]));
     let plane = Plane::new(clon, clat);
-    let xy = |i: usize| {
-        let (lon, lat) = sphere::lonlat_from_xyz(inp.xyz[i]);
-        plane.xy_from_lonlat(lon, lat)
-    };
-    let mut pts: Vec<(f64, f64)> = members.iter().map(|&i| xy(i as usize)).collect();
+    let mut pts: Vec<(f64, f64)> = members
+        .iter()
+        .map(|&i| {
+            let (lon, lat) = sphere::lonlat_from_xyz(inp.xyz[i as usize]);
+            plane.xy_from_lonlat(lon, lat)
+        })
+        .collect();
     pts.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
     pts.dedup();
     let poly = polygon_for(&pts, hull);
-    let area_m2 = poly.unsigned_area();
     let reach = poly.exterior().coords().map(|c| c.x.hypot(c.y)).fold(0.0, f64::max) + 1.0;
-    let centre_xyz = sphere::xyz_from_lonlat(clon, clat);
-    let mut inside: Vec<u32> = inp
-        .index
-        .within(centre_xyz, reach)
-        .filter(|&i| {
-            let (x, y) = xy(i as usize);
-            poly.intersects(&Coord { x, y })
+    let r = chord_from_metres(reach);
+    Shape {
+        id,
+        plane,
+        poly,
+        reach_chord2: r * r,
+        centre_xyz: sphere::xyz_from_lonlat(clon, clat),
+        centre: (clon, clat),
+    }
+}
+
+/// The households inside each shape, in increasing order: every household is tested against
+/// the shapes whose bounding box holds it (an R-tree of the few shapes), so no index over all
+/// households is needed.
+fn households_inside(inp: &ZoneInputs, shapes: &[Shape], progress: &Progress) -> Result<Vec<Vec<u32>>, Cancelled> {
+    use rstar::primitives::{GeomWithData, Rectangle};
+    let boxes: Vec<GeomWithData<Rectangle<Xyz>, u32>> = shapes
+        .iter()
+        .enumerate()
+        .map(|(k, sh)| {
+            // The cap lies within `reach` (chord) of its centre along every axis; a little
+            // more for rounding.
+            let r = sh.reach_chord2.sqrt() * (1.0 + 1e-9) + 1e-12;
+            let c = sh.centre_xyz;
+            let rect = Rectangle::from_corners([c[0] - r, c[1] - r, c[2] - r], [c[0] + r, c[1] + r, c[2] + r]);
+            GeomWithData::new(rect, k as u32)
         })
         .collect();
-    inside.sort_unstable();
+    let tree = rstar::RTree::bulk_load(boxes);
+    const CHUNK: usize = 1 << 16;
+    let n = inp.xyz.len();
+    // (shape, household) pairs, chunk by chunk in household order.
+    let pairs: Vec<Vec<(u32, u32)>> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| -> Result<Vec<(u32, u32)>, Cancelled> {
+            progress.check()?;
+            let mut out = Vec::new();
+            for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                let p = inp.xyz[i];
+                for b in tree.locate_all_at_point(p) {
+                    if shapes[b.data as usize].holds(p) {
+                        out.push((b.data, i as u32));
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .collect::<Result<_, _>>()?;
+    let mut inside: Vec<Vec<u32>> = vec![Vec::new(); shapes.len()];
+    for chunk in pairs {
+        for (k, i) in chunk {
+            inside[k as usize].push(i);
+        }
+    }
+    Ok(inside)
+}
+
+/// A zone's figures from the households inside it (in increasing order).
+fn figures(inp: &ZoneInputs, sh: Shape, members: &[Vec<u32>], inside: Vec<u32>) -> (Zone, Vec<u32>) {
+    let Shape { id, plane, poly, centre: (clon, clat), .. } = sh;
+    let area_m2 = poly.unsigned_area();
     let mut critical = 0usize;
     let mut total_need = 0.0;
     let mut scored = 0usize;
@@ -237,7 +316,7 @@ fn one_zone(inp: &ZoneInputs, id: u32, members: &[u32], hull: Hull) -> (Zone, Ve
         rank: 0,
         ring,
         centre: (round7(clon), round7(clat)),
-        members: members.len(),
+        members: members[id as usize].len(),
         households,
         people: inp.people.map(|_| people),
         critical,
@@ -263,9 +342,61 @@ mod tests {
 
     fn build(ll: &[(f64, f64)], labels: &[i32], need: &[f64], critical: &[bool], hull: Hull) -> ZonesResult {
         let xyz: Vec<Xyz> = ll.iter().map(|&(a, b)| xyz_from_lonlat(a, b)).collect();
-        let index = Index::new(&xyz);
-        let inp = ZoneInputs { xyz: &xyz, index: &index, need, critical, people: None, labels };
+        let inp = ZoneInputs { xyz: &xyz, need, critical, people: None, labels };
         build_zones(&inp, &ZoneParams { hull, priority: Priority::TotalNeed }, &Progress::new()).unwrap()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, ..Default::default() })]
+
+        /// The households found inside each zone through the R-tree of zone bounds are those
+        /// an R-tree of all households within the zone's reach finds, and those a scan of
+        /// every household finds.
+        #[test]
+        fn households_inside_match_a_full_scan(
+            ll in proptest::collection::vec((-0.02f64..0.02, -0.02f64..0.02), 20..300),
+            clusters in 1usize..8,
+            seed in 0u64..1000,
+        ) {
+            let xyz: Vec<Xyz> = ll.iter().map(|&(a, b)| xyz_from_lonlat(179.99 + a, 10.0 + b)).collect();
+            // Labels: about a third noise, the rest spread over the clusters.
+            let labels: Vec<i32> = (0..xyz.len())
+                .map(|i| {
+                    let h = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ seed;
+                    if h.is_multiple_of(3) { -1 } else { (h % clusters as u64) as i32 }
+                })
+                .collect();
+            let need = vec![0.5; xyz.len()];
+            let critical = vec![true; xyz.len()];
+            let inp = ZoneInputs { xyz: &xyz, need: &need, critical: &critical, people: None, labels: &labels };
+            let mut members: Vec<Vec<u32>> = vec![Vec::new(); clusters];
+            for (i, &l) in labels.iter().enumerate() {
+                if l >= 0 {
+                    members[l as usize].push(i as u32);
+                }
+            }
+            let shapes: Vec<Shape> = members
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| !m.is_empty())
+                .map(|(c, m)| shape(&inp, c as u32, m, Hull::Convex))
+                .collect();
+            let found = households_inside(&inp, &shapes, &Progress::new()).unwrap();
+            let index = crate::index::Index::new(&xyz);
+            for (sh, got) in shapes.iter().zip(&found) {
+                let scan: Vec<u32> = (0..xyz.len() as u32).filter(|&i| sh.holds(xyz[i as usize])).collect();
+                proptest::prop_assert_eq!(got, &scan);
+                let reach = crate::sphere::metres_from_chord(sh.reach_chord2.sqrt());
+                let mut near: Vec<u32> =
+                    index.within(sh.centre_xyz, reach * (1.0 + 1e-9)).filter(|&i| sh.holds(xyz[i as usize])).collect();
+                near.sort_unstable();
+                proptest::prop_assert_eq!(got, &near);
+                // Every member is inside its own zone.
+                for &m in &members[sh.id as usize] {
+                    proptest::prop_assert!(got.binary_search(&m).is_ok(), "member {} outside zone {}", m, sh.id);
+                }
+            }
+        }
     }
 
     #[test]
