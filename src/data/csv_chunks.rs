@@ -1,20 +1,25 @@
-//! The parallel CSV reader: after the header and the detection sample, a plain CSV file
-//! (no quote characters, lines ending in `\n` or `\r\n`) is read in blocks of a few MB,
-//! each cut at line ends into chunks that are split and checked in parallel, and merged
-//! in input order. Only the kept columns' text is copied; no copy of the file is kept.
+//! The parallel CSV reader: after the header and the detection sample, a CSV file (lines
+//! ending in `\n` or `\r\n`) is read in blocks of a few MB, each cut at record ends into
+//! chunks that are split and checked in parallel, and merged in input order. Only the kept
+//! columns' text is copied; no copy of the file is kept.
 //!
 //! It reads exactly what the csv crate would: the same records, fields, record numbers and
 //! lines (the line the csv crate reports for a record is 1 + the line feeds before the end
 //! of the previous record's first terminator byte: after a `\r\n` record, the line of that
 //! record; after blank lines, the first blank one), so messages do not depend on the path
-//! a record took. A chunk with a quote character or a lone `\r` hands the rest of the file
-//! back to the csv crate, from the end of the last record read here. A line that is not
-//! UTF-8 is decoded field by field as the csv path does (Latin-1 where needed).
+//! a record took. Quoted fields (Kobo and most spreadsheets quote every field) are read here
+//! when they are well formed: a quote opens a field only at its start, `""` inside is a
+//! quote, the closing quote is followed by a delimiter or a line end; a line feed inside
+//! quotes is field text, so records end only at line feeds outside quotes (counted from the
+//! block's start, which is a record's start). A chunk with anything else (a quote inside an
+//! unquoted field, text after a closing quote, a lone `\r`) hands the rest of the file back
+//! to the csv crate, from the end of the last record read here. A field that is not UTF-8 is
+//! decoded as the csv path does (Latin-1).
 
 use std::fs::File;
 use std::io::{Read as _, Seek as _, SeekFrom};
 
-use memchr::{memchr, memchr_iter, memrchr};
+use memchr::{memchr, memchr_iter, memchr2, memchr2_iter, memrchr};
 use rayon::prelude::*;
 
 use super::{Builder, Cells, Checker, Fields, Handover, ImportError, Issue, Rec};
@@ -139,12 +144,13 @@ impl Part {
 /// csv crate reads.
 fn parse_part(chk: &Checker, bytes: &[u8], delimiter: u8, p: &mut Part) -> bool {
     p.clear();
-    if memchr(b'"', bytes).is_some() || memchr_iter(b'\r', bytes).any(|k| bytes.get(k + 1) != Some(&b'\n')) {
+    if memchr_iter(b'\r', bytes).any(|k| bytes.get(k + 1) != Some(&b'\n')) {
         return false;
     }
     let text = std::str::from_utf8(bytes).ok();
     let mut delims: Vec<u32> = Vec::with_capacity(64);
     let mut decoded = Rec::default();
+    let mut field: Vec<u8> = Vec::new();
     let mut pos = 0;
     let mut line = 0u32;
     let mut next_report = 0u32;
@@ -153,6 +159,23 @@ fn parse_part(chk: &Checker, bytes: &[u8], delimiter: u8, p: &mut Part) -> bool 
             Some(k) => (pos + k, true),
             None => (bytes.len(), false),
         };
+        if memchr(b'"', &bytes[pos..end]).is_some() {
+            // A record with quoted fields, maybe over several lines.
+            let Some(r) = quoted_record(bytes, pos, delimiter, &mut decoded, &mut field, &mut p.latin1_fields) else {
+                return false;
+            };
+            let k = p.records;
+            p.records += 1;
+            p.take(chk, &decoded, k, next_report);
+            line += r.quoted_newlines;
+            next_report = line + u32::from(!r.crlf);
+            p.last = Some((next_report, if r.crlf { r.end } else { r.end + usize::from(r.terminated) }));
+            if r.terminated {
+                line += 1;
+            }
+            pos = r.end + 1;
+            continue;
+        }
         let crlf = terminated && end > pos && bytes[end - 1] == b'\r';
         let content_end = end - usize::from(crlf);
         if content_end > pos {
@@ -185,6 +208,122 @@ fn parse_part(chk: &Checker, bytes: &[u8], delimiter: u8, p: &mut Part) -> bool 
     }
     p.newlines = line;
     true
+}
+
+/// Where a record with quoted fields ends.
+struct QuotedEnd {
+    /// Offset of its line feed (after the `\r` of a `\r\n`), or the chunk's end.
+    end: usize,
+    terminated: bool,
+    crlf: bool,
+    /// Line feeds inside its quoted fields.
+    quoted_newlines: u32,
+}
+
+/// Reads the record at `pos` as csv_core does (quotes open a field only at its start, `""`
+/// inside one is a quote), its fields unescaped and decoded into `rec` as the csv path
+/// decodes them. `None` for what only the csv crate reads: a quote inside an unquoted field,
+/// anything but a delimiter or a line end after a closing quote, a quote still open at the
+/// end of the chunk.
+fn quoted_record(
+    bytes: &[u8],
+    pos: usize,
+    delimiter: u8,
+    rec: &mut Rec,
+    field: &mut Vec<u8>,
+    latin1: &mut u64,
+) -> Option<QuotedEnd> {
+    rec.clear();
+    let mut i = pos;
+    let mut quoted_newlines = 0u32;
+    let done = |end: usize, terminated: bool, crlf: bool, quoted_newlines: u32| {
+        Some(QuotedEnd { end, terminated, crlf, quoted_newlines })
+    };
+    loop {
+        if bytes.get(i) == Some(&b'"') {
+            field.clear();
+            i += 1;
+            loop {
+                let q = i + memchr(b'"', &bytes[i..])?;
+                quoted_newlines += memchr_iter(b'\n', &bytes[i..q]).count() as u32;
+                field.extend_from_slice(&bytes[i..q]);
+                if bytes.get(q + 1) == Some(&b'"') {
+                    field.push(b'"');
+                    i = q + 2;
+                } else {
+                    i = q + 1;
+                    break;
+                }
+            }
+            super::csv::decode(field, latin1, rec);
+            match bytes.get(i) {
+                None => return done(bytes.len(), false, false, quoted_newlines),
+                Some(&b) if b == delimiter => i += 1,
+                Some(b'\n') => return done(i, true, false, quoted_newlines),
+                Some(b'\r') if bytes.get(i + 1) == Some(&b'\n') => return done(i + 1, true, true, quoted_newlines),
+                Some(_) => return None,
+            }
+        } else {
+            let stop = memchr2(delimiter, b'\n', &bytes[i..]).map_or(bytes.len(), |k| i + k);
+            let at_newline = bytes.get(stop) == Some(&b'\n');
+            let crlf = at_newline && stop > i && bytes[stop - 1] == b'\r';
+            let f = &bytes[i..stop - usize::from(crlf)];
+            if memchr(b'"', f).is_some() {
+                return None;
+            }
+            super::csv::decode(f, latin1, rec);
+            match bytes.get(stop) {
+                None => return done(bytes.len(), false, false, quoted_newlines),
+                Some(b'\n') => return done(stop, true, crlf, quoted_newlines),
+                Some(_) => i = stop + 1,
+            }
+        }
+    }
+}
+
+/// Record ends in a block with quotes, the block starting at a record's start: a line feed
+/// ends a record when an even number of quotes comes before it in the block (a doubled quote
+/// counts twice, so it changes nothing). Quotes are counted with vector instructions; only
+/// the few bytes between a target and the next record end are walked one hit at a time.
+struct QuotedEnds<'a> {
+    block: &'a [u8],
+    /// Quotes in `block[..at]`.
+    at: usize,
+    quotes: usize,
+}
+
+impl<'a> QuotedEnds<'a> {
+    fn new(block: &'a [u8]) -> Self {
+        Self { block, at: 0, quotes: 0 }
+    }
+
+    /// The first record-ending line feed at or after `from` (≥ every earlier `from`).
+    fn next_from(&mut self, from: usize) -> Option<usize> {
+        self.quotes += memchr_iter(b'"', &self.block[self.at..from]).count();
+        self.at = from;
+        let mut quotes = self.quotes;
+        for k in memchr2_iter(b'"', b'\n', &self.block[from..]) {
+            if self.block[from + k] == b'"' {
+                quotes += 1;
+            } else if quotes.is_multiple_of(2) {
+                return Some(from + k);
+            }
+        }
+        None
+    }
+
+    /// The last record-ending line feed of the block.
+    fn last(block: &[u8]) -> Option<usize> {
+        let mut quotes = memchr_iter(b'"', block).count();
+        for k in memchr2_iter(b'"', b'\n', block).rev() {
+            if block[k] == b'"' {
+                quotes -= 1;
+            } else if quotes.is_multiple_of(2) {
+                return Some(k);
+            }
+        }
+        None
+    }
 }
 
 /// Where the merged records end.
@@ -226,6 +365,8 @@ fn merge(b: &mut Builder, p: &mut Part, start: u64, cur: &mut Cursor) {
         b.flags.push((i as u32, issue));
     }
     b.records += p.records as usize;
+    #[cfg(test)]
+    tests::MERGED.with(|m| m.set(m.get() + u64::from(p.records)));
     cur.rows += p.records;
     if let Some((next, end)) = p.last {
         cur.next_report = cur.base_line + u64::from(next);
@@ -265,21 +406,28 @@ pub(crate) fn read(
         if buf.is_empty() {
             break;
         }
-        let end = match memrchr(b'\n', &buf) {
+        // With quotes, a line feed may sit inside a quoted field: only those outside quotes
+        // end records.
+        let quoted = memchr(b'"', &buf).is_some();
+        let last_end = if quoted { QuotedEnds::last(&buf) } else { memrchr(b'\n', &buf) };
+        let end = match last_end {
             _ if eof => buf.len(),
             Some(k) => k + 1,
             None => {
-                // A line longer than the block: read more.
+                // A record longer than the block: read more.
                 want *= 2;
                 continue;
             }
         };
-        // Chunk bounds: about equal shares of the block, each moved to just after a line end.
+        // Chunk bounds: about equal shares of the block, each moved to just after a record's end.
         let mut bounds = vec![0usize];
+        let mut ends = QuotedEnds::new(&buf[..end]);
         for c in 1..chunks_per_block {
             let target = (end * c / chunks_per_block).max(*bounds.last().expect("starts with 0"));
-            if let Some(k) = memchr(b'\n', &buf[target..end]) {
-                let bound = target + k + 1;
+            let next =
+                if quoted { ends.next_from(target) } else { memchr(b'\n', &buf[target..end]).map(|k| target + k) };
+            if let Some(k) = next {
+                let bound = k + 1;
                 if bound < end && bound > *bounds.last().expect("starts with 0") {
                     bounds.push(bound);
                 }
@@ -322,6 +470,11 @@ mod tests {
     use super::super::{ImportOptions, Keep, Tuning, import_tuned};
     use crate::progress::Progress;
 
+    thread_local! {
+        /// Records the parallel reader merged on this thread (merging runs on the caller's).
+        pub(super) static MERGED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+
     /// One record line of a survey file, by kind; `i` makes ids and coordinates differ.
     fn line(kind: u8, i: usize, ending: &[u8], out: &mut Vec<u8>) {
         let lat = -12.0 - (i % 97) as f64 * 0.001;
@@ -339,7 +492,15 @@ mod tests {
             12 => [format!("{id},{lat},{lon},caf").as_bytes(), b"\xe9,4"].concat(), // Latin-1
             13 => format!("{id},-12.05,-77.05,7,4").into_bytes(),       // duplicate coordinates
             14 => format!("{id},{lon},{lat},7,4").into_bytes(),         // swapped
-            15 => format!("{id},{lat},{lon},\"1,200\",4").into_bytes(), // quotes: the csv crate
+            15 => format!("{id},{lat},{lon},\"1,200\",4").into_bytes(), // quoted delimiter
+            16 => format!("\"{id}\",\"{lat}\",\"{lon}\",\"7\",\"4\"").into_bytes(), // all quoted
+            17 => format!("{id},{lat},{lon},\"say \"\"hi\"\"\",4").into_bytes(), // doubled quotes
+            18 => format!("{id},{lat},{lon},\"two\nlines\",4").into_bytes(), // line feed in quotes
+            19 => format!("{id},{lat},{lon},\"crlf\r\ninside\",4").into_bytes(), // CRLF in quotes
+            20 => [format!("{id},{lat},{lon},\"caf").as_bytes(), b"\xe9\",\"\""].concat(), // Latin-1, empty quoted
+            21 => format!("{id},{lat},{lon},ab\"c,4").into_bytes(),     // quote inside a field: the csv crate
+            22 => format!("{id},{lat},{lon},\"ab\"c,4").into_bytes(),   // text after a quote: the csv crate
+            23 => format!("{id},{lat},{lon},\"open").into_bytes(),      // quote left open: the csv crate
             _ => format!("{id},{lat},{lon},7\r8,4").into_bytes(),       // lone CR: the csv crate
         };
         out.extend_from_slice(&body);
@@ -386,7 +547,10 @@ mod tests {
         /// quotes or lone carriage returns that hand the rest back to the csv crate.
         #[test]
         fn reads_what_the_csv_crate_reads(
-            kinds in prop::collection::vec((prop_oneof![20 => 0u8..15, 1 => 15u8..17], any::<bool>()), 1..400),
+            kinds in prop::collection::vec(
+                (prop_oneof![20 => 0u8..15, 6 => 15u8..21, 1 => 21u8..25], any::<bool>()),
+                1..400,
+            ),
             last_terminated in any::<bool>(),
             block in prop_oneof![Just(16usize), Just(64), Just(300), Just(4096), Just(8 << 20)],
             only_income in any::<bool>(),
@@ -398,10 +562,34 @@ mod tests {
         }
     }
 
+    /// A Kobo-like export, every field quoted, some with delimiters, doubled quotes and line
+    /// feeds inside: read alike by both paths, and all of it after the detection sample by the
+    /// parallel reader.
+    #[test]
+    fn quoted_files_are_read_in_parallel() {
+        let kinds: Vec<(u8, bool)> = (0..3000).map(|i| ([16, 16, 16, 15, 17, 18, 19, 20][i % 8], i % 5 == 0)).collect();
+        let bytes = file(&kinds, true);
+        for block in [64, 4096, 1 << 20] {
+            MERGED.with(|m| m.set(0));
+            let (csv, parallel) = import_both(&bytes, &Keep::All, block);
+            assert_eq!(csv, parallel, "block {block}");
+            assert_eq!(MERGED.with(|m| m.get()), 3000, "block {block}: records the parallel reader read");
+        }
+        // A quote inside an unquoted field hands the rest back: still read alike.
+        let mut kinds = kinds;
+        kinds[1500] = (21, false);
+        let bytes = file(&kinds, true);
+        MERGED.with(|m| m.set(0));
+        let (csv, parallel) = import_both(&bytes, &Keep::All, 4096);
+        assert_eq!(csv, parallel);
+        let merged = MERGED.with(|m| m.get());
+        assert!((1000..1500).contains(&merged), "{merged} records read in parallel before the hand-back");
+    }
+
     #[test]
     fn every_kind_of_line_is_read_alike() {
         // Each kind twice, once with each line ending, several block sizes.
-        let kinds: Vec<(u8, bool)> = (0..17u8).flat_map(|k| [(k, false), (k, true)]).collect();
+        let kinds: Vec<(u8, bool)> = (0..25u8).flat_map(|k| [(k, false), (k, true)]).collect();
         let bytes = file(&kinds, true);
         for block in [16, 100, 1 << 20] {
             let (csv, parallel) = import_both(&bytes, &Keep::All, block);
