@@ -501,6 +501,8 @@ mod tests {
             21 => format!("{id},{lat},{lon},ab\"c,4").into_bytes(),     // quote inside a field: the csv crate
             22 => format!("{id},{lat},{lon},\"ab\"c,4").into_bytes(),   // text after a quote: the csv crate
             23 => format!("{id},{lat},{lon},\"open").into_bytes(),      // quote left open: the csv crate
+            24 => b"\"\"".to_vec(),                                     // one empty quoted field
+            25 => format!("\"{id}\",{lat},{lon},,\"\"").into_bytes(),   // empty fields, quoted last
             _ => format!("{id},{lat},{lon},7\r8,4").into_bytes(),       // lone CR: the csv crate
         };
         out.extend_from_slice(&body);
@@ -548,7 +550,7 @@ mod tests {
         #[test]
         fn reads_what_the_csv_crate_reads(
             kinds in prop::collection::vec(
-                (prop_oneof![20 => 0u8..15, 6 => 15u8..21, 1 => 21u8..25], any::<bool>()),
+                (prop_oneof![20 => 0u8..15, 6 => 15u8..21, 1 => 21u8..27], any::<bool>()),
                 1..400,
             ),
             last_terminated in any::<bool>(),
@@ -589,7 +591,7 @@ mod tests {
     #[test]
     fn every_kind_of_line_is_read_alike() {
         // Each kind twice, once with each line ending, several block sizes.
-        let kinds: Vec<(u8, bool)> = (0..25u8).flat_map(|k| [(k, false), (k, true)]).collect();
+        let kinds: Vec<(u8, bool)> = (0..27u8).flat_map(|k| [(k, false), (k, true)]).collect();
         let bytes = file(&kinds, true);
         for block in [16, 100, 1 << 20] {
             let (csv, parallel) = import_both(&bytes, &Keep::All, block);
