@@ -364,26 +364,20 @@ fn cluster_only(input: &std::path::Path, out: &std::path::Path, a: &Analysis, fo
     Ok(())
 }
 
-/// Stage times on stderr when `NEEDMAP_TIMINGS` is set (for benchmarks and profiling).
+/// Stage times on stderr when `NEEDMAP_TIMINGS` is set (see [`crate::progress::lap`]).
 struct Timer {
-    on: bool,
     last: std::cell::Cell<std::time::Instant>,
 }
 
 impl Timer {
     fn new() -> Self {
-        Self {
-            on: std::env::var_os("NEEDMAP_TIMINGS").is_some(),
-            last: std::cell::Cell::new(std::time::Instant::now()),
-        }
+        Self { last: std::cell::Cell::new(std::time::Instant::now()) }
     }
 
+    /// The time since the previous lap.
     fn lap(&self, stage: &str) {
-        if self.on {
-            let now = std::time::Instant::now();
-            eprintln!("needmap: timing {stage}: {:.3} s", (now - self.last.get()).as_secs_f64());
-            self.last.set(now);
-        }
+        crate::progress::lap(stage, self.last.get());
+        self.last.set(std::time::Instant::now());
     }
 }
 

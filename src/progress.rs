@@ -9,6 +9,15 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+/// With `NEEDMAP_TIMINGS` set, prints `what` and the time since `since` on stderr, as
+/// `needmap: timing WHAT: 0.123 s` (for benchmarks and profiling; off otherwise).
+pub fn lap(what: impl std::fmt::Display, since: std::time::Instant) {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *ON.get_or_init(|| std::env::var_os("NEEDMAP_TIMINGS").is_some()) {
+        eprintln!("needmap: timing {what}: {:.3} s", since.elapsed().as_secs_f64());
+    }
+}
+
 /// The user cancelled the work; nothing was produced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("cancelled")]

@@ -66,7 +66,7 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::progress::{Cancelled, Progress};
+use crate::progress::{Cancelled, Progress, lap};
 use crate::sphere::{EARTH_RADIUS_M, Xyz, lonlat_from_xyz};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -467,13 +467,6 @@ fn sample_indices(n: usize, m: usize, rng: &mut Rng) -> Vec<usize> {
     out
 }
 
-/// With `NEEDMAP_TIMINGS` set, prints the time since `since` on stderr.
-fn lap(timing: bool, what: &str, since: std::time::Instant) {
-    if timing {
-        eprintln!("needmap: timing {what}: {:.3} s", since.elapsed().as_secs_f64());
-    }
-}
-
 /// Runs k-means on unit vectors; see the module documentation.
 pub fn kmeans(
     points: &[Xyz],
@@ -522,13 +515,12 @@ pub fn kmeans(
         params.tol * (var[0] + var[1] + var[2]) / n as f64 / 2.0
     };
 
-    let timing = std::env::var_os("NEEDMAP_TIMINGS").is_some();
     let started = std::time::Instant::now();
     let mut rng = Rng(params.seed ^ 0x6E65_6564_6D61_7021);
     let restarts = params.restarts.max(1);
     let fit = if restarts == 1 {
         let centres = seed_centres(&pts, &w, k, &mut rng, progress)?;
-        lap(timing, "k-means++ seeding", started);
+        lap("k-means++ seeding", started);
         lloyd(&pts, &w, centres, tol, params.max_iter, progress, true)?
     } else {
         // `restarts` runs (k-means++ then Lloyd) on a sample; see the module documentation.
@@ -545,12 +537,12 @@ pub fn kmeans(
                 lloyd(&sp, &sw, c, tol, params.max_iter, progress, false)
             })
             .collect::<Result<_, Cancelled>>()?;
-        lap(timing, &format!("k-means {restarts} runs on {m} households"), started);
+        lap(format_args!("k-means {restarts} runs on {m} households"), started);
         // Lowest inertia; the earliest run on ties, so the choice does not depend on the threads.
         let best = runs.into_iter().reduce(|a, b| if b.inertia_m2 < a.inertia_m2 { b } else { a }).expect("a run");
         if m == n { best } else { lloyd(&pts, &w, best.centres, tol, params.max_iter, progress, true)? }
     };
-    lap(timing, &format!("k-means {} iterations", fit.iterations), started);
+    lap(format_args!("k-means {} iterations", fit.iterations), started);
     let Fit { labels, centres, inertia_m2, iterations } = fit;
     let centres_lonlat = centres
         .iter()

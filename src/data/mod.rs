@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::progress::{Cancelled, Progress};
+use crate::progress::{Cancelled, Progress, lap};
 use columns::Detected;
 
 /// How the user wants the file read. Part of the saved analysis.
@@ -991,13 +991,6 @@ impl<'a> Builder<'a> {
             flags,
         };
         Ok((self.out, report))
-    }
-}
-
-/// With `NEEDMAP_TIMINGS` set, prints the time since `since` on stderr.
-fn lap(what: &str, since: std::time::Instant) {
-    if std::env::var_os("NEEDMAP_TIMINGS").is_some() {
-        eprintln!("needmap: timing {what}: {:.3} s", since.elapsed().as_secs_f64());
     }
 }
 
