@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::cluster::dbscan::{self, DbscanParams};
 use crate::cluster::{self, Method};
 use crate::data::{self, Households, ImportError, ImportOptions, ImportReport, Keep};
-use crate::index::{self, Index};
+use crate::index;
 use crate::need::{self, NeedError, NeedParams, NeedScore, Selection};
 use crate::progress::{Cancelled, Progress};
 use crate::sphere::Xyz;
@@ -158,13 +158,11 @@ impl From<Cancelled> for RunError {
     }
 }
 
-/// Households with what every later stage needs: unit vectors, the R-tree, people.
+/// Households with what every later stage needs: unit vectors, people.
 pub struct Imported {
     pub households: Households,
     pub report: ImportReport,
     pub xyz: Vec<Xyz>,
-    /// The R-tree, built on first use (`needmap cluster` never needs it).
-    index: std::sync::OnceLock<Index>,
     /// People per household (NaN where unknown), when there is a people column.
     pub people: Option<Vec<f64>>,
     pub people_column: Option<String>,
@@ -200,14 +198,7 @@ pub fn import_stage(path: &Path, cfg: &InputConfig, keep: &Keep, progress: &Prog
     };
     let people = people_col.map(|c| households.numbers(c).into_iter().map(|v| v.unwrap_or(f64::NAN)).collect());
     let people_column = people_col.map(|c| households.columns[c].name.clone());
-    Ok(Imported { households, report, xyz, index: std::sync::OnceLock::new(), people, people_column })
-}
-
-impl Imported {
-    /// The R-tree over every household.
-    pub fn index(&self) -> &Index {
-        self.index.get_or_init(|| Index::new(&self.xyz))
-    }
+    Ok(Imported { households, report, xyz, people, people_column })
 }
 
 /// The need score and the critical households.
