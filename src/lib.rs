@@ -16,5 +16,6 @@ pub mod index;
 pub mod need;
 pub mod plane;
 pub mod progress;
+pub mod sites;
 pub mod sphere;
 pub mod zones;
