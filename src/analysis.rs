@@ -23,6 +23,7 @@ use crate::data::{self, Households, ImportError, ImportOptions, ImportReport, Ke
 use crate::index;
 use crate::need::{self, NeedError, NeedParams, NeedScore, Selection};
 use crate::progress::{Cancelled, Progress};
+use crate::sites::{self, CandidateSource, Locations, SitesParams, Solution};
 use crate::sphere::Xyz;
 use crate::zones::{self, ZoneInputs, ZoneParams, ZonesResult};
 
@@ -35,6 +36,9 @@ pub struct Analysis {
     pub selection: Selection,
     pub cluster: ClusterConfig,
     pub zones: ZoneParams,
+    /// Build sites (optional): where P new sites cover the most weight.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sites: Option<SitesParams>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -142,6 +146,8 @@ pub enum RunError {
     Need(NeedError),
     #[error("{0}")]
     Cluster(String),
+    #[error("{0}")]
+    Sites(String),
     #[error("cancelled")]
     Cancelled,
 }
@@ -341,6 +347,215 @@ pub fn zones_stage(
     Ok(zones::build_zones(&inp, params, progress)?)
 }
 
+/// Chosen build sites and what they were chosen from.
+#[derive(Debug, Clone)]
+pub struct SitesResult {
+    /// The settings with every automatic choice written out (the grid spacing).
+    pub params: SitesParams,
+    pub candidates: Locations,
+    pub existing: Locations,
+    pub solution: Solution,
+    /// What the weights and candidates were, and anything read past.
+    pub notes: Vec<String>,
+}
+
+/// The weight of each household for `weight` (see [`SitesParams::weight`]).
+pub fn site_weights(imp: &Imported, scored: &Scored, weight: &str) -> Result<(Vec<f64>, Vec<String>), RunError> {
+    let h = &imp.households;
+    let n = h.len();
+    let path = h.path.display().to_string();
+    let mut notes = Vec::new();
+    let zero_missing = |v: Vec<f64>, what: &str, notes: &mut Vec<String>| -> Vec<f64> {
+        let missing = v.iter().filter(|x| !x.is_finite()).count();
+        if missing > 0 {
+            notes.push(format!("{missing} households without {what} count 0"));
+        }
+        v.into_iter().map(|x| if x.is_finite() { x } else { 0.0 }).collect()
+    };
+    let w = match weight {
+        "need" => zero_missing(scored.need.score.clone(), "a need score", &mut notes),
+        "critical" => scored.critical.iter().map(|&c| if c { 1.0 } else { 0.0 }).collect(),
+        "households" => vec![1.0; n],
+        "people" => match &imp.people {
+            Some(p) => {
+                let v = zero_missing(p.clone(), "a household size", &mut notes);
+                if let Some(i) = v.iter().position(|&x| x < 0.0) {
+                    return Err(RunError::Sites(format!(
+                        "{path}:{}: household size {} is negative; weights must be 0 or more",
+                        h.line[i], v[i]
+                    )));
+                }
+                v
+            }
+            None => {
+                return Err(RunError::Sites(format!(
+                    "{path}: weight \"people\" needs a household size column and none was found; name it with input.people_column or choose another weight"
+                )));
+            }
+        },
+        name => {
+            let Some(c) = h.column(name) else {
+                let names: Vec<&str> = h.columns.iter().map(|c| c.name.as_str()).collect();
+                return Err(RunError::Sites(format!(
+                    "{path}: weight column {name:?} is not in the file (columns: {}); use need, critical, households, people or a numeric column",
+                    names.join(", ")
+                )));
+            };
+            let col = &h.columns[c];
+            let mut v = Vec::with_capacity(n);
+            let mut empty = 0;
+            for i in 0..n {
+                let t = h.text(i, c);
+                match data::validate::parse_number(t) {
+                    Ok(Some(x)) if x.is_finite() && x >= 0.0 => v.push(x),
+                    Ok(None) => {
+                        empty += 1;
+                        v.push(0.0);
+                    }
+                    Ok(Some(x)) => {
+                        return Err(RunError::Sites(format!(
+                            "{path}:{}:{}: weight column {:?} is {x}; weights must be 0 or more",
+                            h.line[i], col.number, col.name
+                        )));
+                    }
+                    Err(_) => {
+                        return Err(RunError::Sites(format!(
+                            "{path}:{}:{}: weight column {:?} has {t:?}, not a number; choose a numeric column",
+                            h.line[i], col.number, col.name
+                        )));
+                    }
+                }
+            }
+            if empty > 0 {
+                notes.push(format!("{empty} households with an empty {:?} count 0", col.name));
+            }
+            v
+        }
+    };
+    Ok((w, notes))
+}
+
+/// Reads candidate or facility locations from a file, with the same coordinate detection as
+/// households. Rejected rows are noted; a file with none accepted is an error.
+pub fn locations_from_file(path: &Path, what: &str, progress: &Progress) -> Result<(Locations, Vec<String>), RunError> {
+    let (h, report) = data::import(path, &data::ImportOptions::default(), &Keep::All, progress)?;
+    // Names: the id column, else the first text column (e.g. `plot`, `name`), else row numbers.
+    let name_col = h.id_column.or_else(|| {
+        h.columns.iter().position(|c| {
+            c.role == data::Role::Attribute && matches!(c.kind, data::ColumnKind::Text | data::ColumnKind::Category)
+        })
+    });
+    let mut notes = Vec::new();
+    if !report.rejects.is_empty() {
+        notes.push(format!(
+            "{}: {} rows rejected (first: {})",
+            path.display(),
+            report.rejects.len(),
+            report.rejects[0].located(path)
+        ));
+    }
+    if h.is_empty() {
+        return Err(RunError::Sites(format!(
+            "{}: no {what} could be read{}",
+            path.display(),
+            report.rejects.first().map(|r| format!(" (first problem: {})", r.located(path))).unwrap_or_default()
+        )));
+    }
+    let mut c = Locations::default();
+    for i in 0..h.len() {
+        let name = name_col.map(|k| h.text(i, k)).unwrap_or_default();
+        let id = if name.is_empty() { h.row[i].to_string() } else { name.to_string() };
+        c.push(h.lon_deg[i], h.lat_deg[i], id);
+    }
+    c.note = format!("{} {what} from {}", c.len(), path.display());
+    Ok((c, notes))
+}
+
+/// Chooses build sites (see [`sites::solve`]).
+pub fn sites_stage(
+    imp: &Imported,
+    scored: &Scored,
+    zones: Option<&ZonesResult>,
+    params: &SitesParams,
+    progress: &Progress,
+) -> Result<SitesResult, RunError> {
+    let h = &imp.households;
+    if params.sites == 0 {
+        return Err(RunError::Sites("sites: the number of sites must be at least 1".into()));
+    }
+    if !(params.radius_m.is_finite() && params.radius_m > 0.0) {
+        return Err(RunError::Sites(format!(
+            "sites: the radius must be a positive number of metres, not {}",
+            params.radius_m
+        )));
+    }
+    let (weights, mut notes) = site_weights(imp, scored, &params.weight)?;
+    let mut resolved = params.clone();
+    progress.stage("sites_candidates", 1);
+    let candidates = match params.candidates {
+        CandidateSource::Grid => {
+            let g = sites::grid_candidates(&h.lon_deg, &h.lat_deg, &imp.xyz, params.grid_spacing_m(), params.radius_m)
+                .map_err(|e| RunError::Sites(format!("sites: {e}")))?;
+            resolved.grid_m = Some(params.grid_spacing_m());
+            g
+        }
+        CandidateSource::Zones => {
+            let zones = zones.ok_or_else(|| RunError::Sites("sites: zone centres need the zones stage".into()))?;
+            let mut c = Locations::default();
+            for z in &zones.zones {
+                c.push(z.centre.0, z.centre.1, format!("zone {}", z.rank));
+            }
+            c.note = format!("the centres of {} zones", c.len());
+            c
+        }
+        CandidateSource::Households => {
+            let step = h.len().div_ceil(sites::MAX_HOUSEHOLD_CANDIDATES).max(1);
+            let mut c = Locations::default();
+            for i in (0..h.len()).step_by(step) {
+                let id = if h.id(i).is_empty() { h.row[i].to_string() } else { h.id(i).to_string() };
+                c.push(h.lon_deg[i], h.lat_deg[i], id);
+            }
+            c.note = if step > 1 {
+                format!("every {step}th household's location ({} of {})", c.len(), h.len())
+            } else {
+                format!("every household's location ({})", c.len())
+            };
+            c
+        }
+        CandidateSource::File => {
+            let path = params.candidates_file.as_deref().ok_or_else(|| {
+                RunError::Sites("sites: candidates = \"file\" needs candidates_file (--candidates FILE)".into())
+            })?;
+            let (c, n) = locations_from_file(path, "candidate locations", progress)?;
+            notes.extend(n);
+            c
+        }
+    };
+    if candidates.is_empty() {
+        return Err(RunError::Sites(format!("sites: there are no candidate locations ({})", candidates.note)));
+    }
+    let existing = match &params.existing_file {
+        Some(path) => {
+            let (c, n) = locations_from_file(path, "existing facilities", progress)?;
+            notes.extend(n);
+            c
+        }
+        None => Locations::default(),
+    };
+    progress.check()?;
+    let prob = sites::Problem {
+        households: &imp.xyz,
+        weights: &weights,
+        candidates: &candidates.xyz,
+        existing: &existing.xyz,
+    };
+    let solution = sites::solve(&prob, params.sites, params.radius_m, progress).map_err(|e| match e {
+        sites::SitesError::Cancelled => RunError::Cancelled,
+        e => RunError::Sites(format!("sites: {e}")),
+    })?;
+    Ok(SitesResult { params: resolved, candidates, existing, solution, notes })
+}
+
 /// Everything a run produced.
 ///
 /// Stage results are shared (`Arc`) so the app can keep them for its map while exporting.
@@ -349,6 +564,8 @@ pub struct Outcome {
     pub scored: Arc<Scored>,
     pub clustered: Arc<Clustered>,
     pub zones: Arc<ZonesResult>,
+    /// Build sites, when the analysis asks for them.
+    pub sites: Option<Arc<SitesResult>>,
     /// The analysis with every automatic choice written out.
     pub resolved: Analysis,
     /// (stage, milliseconds).
@@ -371,16 +588,26 @@ pub fn run(analysis: &Analysis, input: &Path, progress: &Progress) -> Result<Out
     lap("cluster", &mut t);
     let zones = zones_stage(&imported, &scored, &clustered, &analysis.zones, progress)?;
     lap("zones", &mut t);
+    let sites = match &analysis.sites {
+        Some(p) => {
+            let s = sites_stage(&imported, &scored, Some(&zones), p, progress)?;
+            lap("sites", &mut t);
+            Some(Arc::new(s))
+        }
+        None => None,
+    };
     let mut resolved = analysis.clone();
     resolved.input.path = Some(input.to_path_buf());
     resolved.input.people_column = imported.people_column.clone();
     resolved.need = scored.resolved.clone();
     resolved.cluster = clustered.resolved.clone();
+    resolved.sites = sites.as_ref().map(|s| s.params.clone());
     Ok(Outcome {
         imported: Arc::new(imported),
         scored: Arc::new(scored),
         clustered: Arc::new(clustered),
         zones: Arc::new(zones),
+        sites,
         resolved,
         timings_ms: timings,
     })

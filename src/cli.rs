@@ -82,6 +82,53 @@ pub enum Command {
         #[command(flatten)]
         cluster: ClusterArgs,
     },
+    /// Choose where to build: up to P sites, among candidate locations, so that the most
+    /// weight (need by default) lies within R metres of one (maximal covering location).
+    /// Writes one row per site in the order chosen:
+    /// site,candidate,lat,lon,covered_households,covered_weight,added_weight,… and prints
+    /// the covered share and a proven upper bound.
+    Sites {
+        /// A CSV/TSV, XLSX or GeoJSON file of households.
+        input: PathBuf,
+        /// The sites file to write.
+        #[arg(long, value_name = "SITES.csv")]
+        out: PathBuf,
+        /// Replace the sites file if it exists.
+        #[arg(long)]
+        force: bool,
+        /// Number of new sites (P).
+        #[arg(long = "sites", value_name = "P")]
+        count: Option<usize>,
+        /// A site covers the households within this many metres (great-circle).
+        #[arg(long, value_name = "METRES", allow_negative_numbers = true)]
+        radius_m: Option<f64>,
+        /// Candidate locations from a file (CSV/TSV, XLSX, GeoJSON; coordinates found as for
+        /// households; its id column names them, else its row numbers).
+        #[arg(long, value_name = "FILE", conflicts_with = "candidates_from")]
+        candidates: Option<PathBuf>,
+        /// Generated candidates: a grid over the populated area [default], the zones'
+        /// centres, or the households' own locations.
+        #[arg(long, value_enum, value_name = "SOURCE")]
+        candidates_from: Option<crate::sites::CandidateSource>,
+        /// Grid spacing in metres for --candidates-from grid (default: half the radius).
+        #[arg(long, value_name = "METRES", allow_negative_numbers = true)]
+        grid_m: Option<f64>,
+        /// Sites already open (a file like --candidates): what they cover counts as covered.
+        #[arg(long, value_name = "FILE")]
+        existing: Option<PathBuf>,
+        /// What a covered household counts: need, critical, households, people, or a numeric
+        /// column [default: need].
+        #[arg(long, value_name = "WEIGHT")]
+        weight: Option<String>,
+        /// Settings from an analysis file (need indicators, clustering for zone centres, and a
+        /// [sites] section). Flags given here override it.
+        #[arg(long, value_name = "A.toml")]
+        analysis: Option<PathBuf>,
+        #[command(flatten)]
+        import: ImportArgs,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+    },
     /// Show what needmap sees in a survey file: format, coordinate columns, column types,
     /// counts, rejected and flagged rows. Writes nothing.
     Inspect {
@@ -254,6 +301,56 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             with_threads(cluster.threads, || run_pipeline(&input, &out, &a, force))
         }
+        Some(Command::Sites {
+            input,
+            out,
+            force,
+            count,
+            radius_m,
+            candidates,
+            candidates_from,
+            grid_m,
+            existing,
+            weight,
+            analysis,
+            import,
+            cluster,
+        }) => {
+            let mut a = match &analysis {
+                Some(p) => Analysis::load(p)?,
+                None => Analysis::default(),
+            };
+            import.apply(&mut a.input.options);
+            cluster.apply(&mut a.cluster);
+            let mut p = a.sites.take().unwrap_or_default();
+            if let Some(n) = count {
+                p.sites = n;
+            } else if analysis.is_none() {
+                anyhow::bail!("sites: give the number of sites with --sites P");
+            }
+            if let Some(r) = radius_m {
+                p.radius_m = r;
+            } else if analysis.is_none() {
+                anyhow::bail!("sites: give the walking radius with --radius-m METRES");
+            }
+            if let Some(f) = candidates {
+                p.candidates = crate::sites::CandidateSource::File;
+                p.candidates_file = Some(f);
+            }
+            if let Some(c) = candidates_from {
+                p.candidates = c;
+            }
+            if grid_m.is_some() {
+                p.grid_m = grid_m;
+            }
+            if existing.is_some() {
+                p.existing_file = existing;
+            }
+            if let Some(w) = weight {
+                p.weight = w;
+            }
+            with_threads(cluster.threads, || sites_only(&input, &out, &a, &p, force))
+        }
         Some(Command::Cluster { input, out, force, import, cluster }) => {
             let mut a = Analysis::default();
             import.apply(&mut a.input.options);
@@ -359,6 +456,99 @@ fn cluster_only(input: &std::path::Path, out: &std::path::Path, a: &Analysis, fo
         n,
         clustered.clusters,
         clustered.noise,
+        out.display()
+    );
+    Ok(())
+}
+
+fn sites_only(
+    input: &std::path::Path,
+    out: &std::path::Path,
+    a: &Analysis,
+    p: &crate::sites::SitesParams,
+    force: bool,
+) -> anyhow::Result<()> {
+    use crate::sites::CandidateSource;
+    atomic::check_target(out, Some(input), force)?;
+    if p.sites == 0 {
+        anyhow::bail!("sites: --sites must be at least 1");
+    }
+    if !(p.radius_m.is_finite() && p.radius_m > 0.0) {
+        anyhow::bail!("sites: --radius-m must be a positive number of metres, not {}", p.radius_m);
+    }
+    if p.candidates == CandidateSource::File && p.candidates_file.is_none() {
+        anyhow::bail!("sites: candidates = \"file\" needs --candidates FILE");
+    }
+    for f in
+        [p.candidates_file.as_deref().filter(|_| p.candidates == CandidateSource::File), p.existing_file.as_deref()]
+            .into_iter()
+            .flatten()
+    {
+        atomic::check_target(out, Some(f), true)?;
+    }
+    let progress = Progress::new();
+    let timer = Timer::new();
+    let imported = analysis::import_stage(input, &a.input, &Keep::All, &progress)?;
+    timer.lap("import");
+    for r in &imported.report.rejects {
+        eprintln!("needmap: rejected: {}", r.located(input));
+    }
+    let n = imported.households.len();
+    let needs_need = matches!(p.weight.as_str(), "need" | "critical") || p.candidates == CandidateSource::Zones;
+    let scored = if needs_need {
+        analysis::need_stage(&imported, &a.need, &a.selection)?
+    } else {
+        analysis::Scored {
+            need: crate::need::NeedScore { score: vec![f64::NAN; n], indicators: Vec::new(), excluded: 0 },
+            critical: vec![false; n],
+            resolved: Default::default(),
+        }
+    };
+    timer.lap("need");
+    let zones = if p.candidates == CandidateSource::Zones {
+        let clustered = analysis::cluster_stage(&imported, &scored, &a.cluster, &progress)?;
+        Some(analysis::zones_stage(&imported, &scored, &clustered, &a.zones, &progress)?)
+    } else {
+        None
+    };
+    let res = analysis::sites_stage(&imported, &scored, zones.as_ref(), p, &progress)?;
+    timer.lap("sites");
+    for note in &res.notes {
+        eprintln!("needmap: note: {note}");
+    }
+    atomic::write_file(out, Some(input), force, |w| export::csv::sites_csv(w, &res))?;
+    timer.lap("write");
+    let sol = &res.solution;
+    let chosen = sol.sites.len();
+    eprintln!(
+        "needmap: {} households, {} candidates ({}), radius {} m, weight {}",
+        n,
+        res.candidates.len(),
+        res.candidates.note,
+        p.radius_m,
+        p.weight
+    );
+    if !res.existing.is_empty() {
+        eprintln!(
+            "needmap: {} existing facilities already cover {:.1} % of {}",
+            res.existing.len(),
+            100.0 * sol.existing_weight / sol.total_weight.max(f64::MIN_POSITIVE),
+            p.weight
+        );
+    }
+    if chosen < p.sites {
+        eprintln!("needmap: note: {chosen} of {} sites chosen: no other candidate adds coverage", p.sites);
+    }
+    println!(
+        "{chosen} sites cover {:.1} % of {} ({:.6} of {:.6}, {} households); no {} candidates can cover more than {:.1} % ({:.6}, proven bound) → {}",
+        100.0 * sol.share(),
+        p.weight,
+        sol.covered_weight,
+        sol.total_weight,
+        sol.covered_households,
+        p.sites,
+        100.0 * sol.bound_share(),
+        sol.upper_bound,
         out.display()
     );
     Ok(())

@@ -74,7 +74,7 @@ use crate::progress::{Cancelled, Progress};
 use crate::sphere::{Xyz, chord_from_metres, chord2};
 
 /// Where the candidate locations come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum CandidateSource {
     /// A regular grid of `grid_m` spacing over the populated area (points within R of a
@@ -710,6 +710,9 @@ fn interchange(cov: &Coverage, chosen: &[u32], eps: f64, progress: &Progress) ->
     Ok((sw.slots, swaps))
 }
 
+/// A set of sites and the weight it covers.
+type Scored = (f64, Vec<u32>);
+
 /// Lagrangian relaxation of the coverage constraints, by subgradient steps. Returns the
 /// best (smallest) bound and the best solution seen among the iterates' top-P sets.
 fn lagrangian(
@@ -717,7 +720,7 @@ fn lagrangian(
     p: usize,
     mut lower: f64,
     progress: &Progress,
-) -> Result<(f64, usize, Option<(f64, Vec<u32>)>), Cancelled> {
+) -> Result<(f64, usize, Option<Scored>), Cancelled> {
     let nd = cov.weight.len();
     let total: f64 = cov.weight.iter().sum();
     if nd == 0 {
@@ -725,7 +728,7 @@ fn lagrangian(
     }
     let mut lambda: Vec<f64> = cov.weight.iter().map(|w| 0.5 * w).collect();
     let mut best_bound = f64::INFINITY;
-    let mut best_sol: Option<(f64, Vec<u32>)> = None;
+    let mut best_sol: Option<Scored> = None;
     let mut mark = vec![false; nd];
     let mut mu = 2.0;
     let mut since_better = 0;
@@ -1035,6 +1038,126 @@ fn finish(
     }
     Ok((sites, site_of, covered, curve))
 }
+
+/// Candidate locations with their names.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Locations {
+    pub lon_deg: Vec<f64>,
+    pub lat_deg: Vec<f64>,
+    pub xyz: Vec<Xyz>,
+    /// The `candidate` column of sites.csv: the file's id, else its row number; `g<k>` for
+    /// grid points, `zone <rank>` for zone centres, the household's id for households.
+    pub id: Vec<String>,
+    /// How they were made, for the report.
+    pub note: String,
+}
+
+impl Locations {
+    pub fn len(&self) -> usize {
+        self.xyz.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.xyz.is_empty()
+    }
+
+    pub fn push(&mut self, lon_deg: f64, lat_deg: f64, id: String) {
+        self.lon_deg.push(lon_deg);
+        self.lat_deg.push(lat_deg);
+        self.xyz.push(crate::sphere::xyz_from_lonlat(lon_deg, lat_deg));
+        self.id.push(id);
+    }
+}
+
+/// Grid points looked at past which we refuse (a national extent at a street spacing).
+const MAX_GRID_POINTS: usize = 4_000_000;
+
+/// A regular grid near the households: rows `spacing_m` apart in latitude, points
+/// `spacing_m` apart along each row, kept where a household lies within `radius_m` (a
+/// point reaching no one could never be chosen). Only the grid cells near a household are
+/// looked at, so a remote village does not make the grid cover the space in between.
+/// Longitudes are taken relative to the households' mean direction, so a town across the
+/// antimeridian gets one grid.
+pub fn grid_candidates(
+    lon_deg: &[f64],
+    lat_deg: &[f64],
+    xyz: &[Xyz],
+    spacing_m: f64,
+    radius_m: f64,
+) -> Result<Locations, String> {
+    use crate::sphere::EARTH_RADIUS_M;
+    if !(spacing_m.is_finite() && spacing_m > 0.0) {
+        return Err(format!("the grid spacing must be a positive number of metres, not {spacing_m}"));
+    }
+    let Some((lon0, _)) = crate::sphere::centre_lonlat(xyz.iter().copied()) else {
+        return Err("no households to lay a grid over".into());
+    };
+    let rel = |lon: f64| {
+        let d = (lon - lon0).rem_euclid(360.0);
+        if d > 180.0 { d - 360.0 } else { d }
+    };
+    let lat_min = lat_deg.iter().copied().fold(90.0f64, f64::min);
+    let step_lat = (spacing_m / EARTH_RADIUS_M).to_degrees();
+    let step_lon = |row: i64| step_lat / (lat_min + row as f64 * step_lat).to_radians().cos().max(1e-6);
+    // Grid cells holding a household, then every grid point within reach of one of them.
+    let cell_of = |lon: f64, lat: f64| {
+        let row = ((lat - lat_min) / step_lat).floor() as i64;
+        (row, (rel(lon) / step_lon(row)).floor() as i64)
+    };
+    let mut cells: Vec<(i64, i64)> = lon_deg.par_iter().zip(lat_deg).map(|(&lon, &lat)| cell_of(lon, lat)).collect();
+    cells.par_sort_unstable();
+    cells.dedup();
+    let reach = (radius_m / spacing_m).ceil() as i64 + 1;
+    let side = (2 * reach + 1) as usize;
+    if cells.len().saturating_mul(side * side) > MAX_GRID_POINTS * 4 {
+        return Err(format!(
+            "a {spacing_m} m grid within {radius_m} m of the households would need more than {MAX_GRID_POINTS} points; use a larger spacing or a smaller radius"
+        ));
+    }
+    let mut points: Vec<(i64, i64)> = cells
+        .par_iter()
+        .flat_map_iter(|&(row, col)| {
+            // The neighbouring rows' columns are narrower or wider: map through longitude.
+            let lon_rel = (col as f64 + 0.5) * step_lon(row);
+            (row - reach..=row + reach).flat_map(move |r| {
+                let c = (lon_rel / step_lon(r)).floor() as i64;
+                (c - reach..=c + reach).map(move |k| (r, k))
+            })
+        })
+        .collect();
+    points.par_sort_unstable();
+    points.dedup();
+    if points.len() > MAX_GRID_POINTS {
+        return Err(format!(
+            "a {spacing_m} m grid within {radius_m} m of the households would have about {} points; use a larger spacing",
+            points.len()
+        ));
+    }
+    let r = chord_from_metres(radius_m);
+    let households = CellGrid::new(xyz, r);
+    let kept: Vec<(f64, f64)> = points
+        .par_iter()
+        .filter_map(|&(row, col)| {
+            let lat = lat_min + row as f64 * step_lat;
+            if lat.abs() > 90.0 {
+                return None;
+            }
+            let mut lon = lon0 + col as f64 * step_lon(row);
+            lon = (lon + 180.0).rem_euclid(360.0) - 180.0;
+            let p = crate::sphere::xyz_from_lonlat(lon, lat);
+            households.any_within(xyz, &p, r * r).then_some((lon, lat))
+        })
+        .collect();
+    let mut out = Locations::default();
+    for (k, (lon, lat)) in kept.into_iter().enumerate() {
+        out.push(lon, lat, format!("g{}", k + 1));
+    }
+    out.note = format!("a grid of {} points {spacing_m} m apart within {radius_m} m of a household", out.len());
+    Ok(out)
+}
+
+/// Candidates past which `households` as candidates are sampled evenly.
+pub const MAX_HOUSEHOLD_CANDIDATES: usize = 50_000;
 
 #[cfg(test)]
 mod tests {

@@ -238,3 +238,227 @@ fn each_household_is_assigned_its_nearest_covering_site() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// The `needmap sites` command and `[sites]` in `needmap run`, as a user runs them.
+
+mod cli {
+    use std::path::Path;
+    use std::process::{Command, Output};
+
+    use needmap::sphere::distance_m;
+
+    fn needmap(dir: &Path, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_needmap")).args(args).current_dir(dir).output().unwrap()
+    }
+
+    fn show(args: &[&str], o: &Output) -> String {
+        format!(
+            "needmap {}\nstatus: {}\nstdout:\n{}\nstderr:\n{}",
+            args.join(" "),
+            o.status,
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    }
+
+    /// Exit 1, the last stderr line is the message, and no output file appears.
+    fn refused(dir: &Path, args: &[&str]) -> String {
+        let o = needmap(dir, args);
+        assert_eq!(o.status.code(), Some(1), "{}", show(args, &o));
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert!(!err.contains("panicked"), "{}", show(args, &o));
+        let names: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        assert!(!names.iter().any(|n| n.starts_with("out") || n.contains("needmap-tmp")), "{names:?}");
+        err.lines().last().unwrap_or_default().to_string()
+    }
+
+    /// Two neighbourhoods 5 km apart: the west one poorer and larger.
+    const SURVEY: &str = "household_id,lat,lon,household_size,monthly_income,has_water,score\n\
+H01,-12.0500,-77.0500,4,300,no,3\n\
+H02,-12.0502,-77.0501,5,250,no,2\n\
+H03,-12.0501,-77.0503,6,280,no,1\n\
+H04,-12.0504,-77.0500,3,320,no,4\n\
+H05,-12.0503,-77.0504,7,200,no,1\n\
+H06,-12.0500,-77.0040,2,3000,yes,1\n\
+H07,-12.0502,-77.0041,2,2800,yes,0\n\
+H08,-12.0501,-77.0042,3,2500,yes,2\n";
+
+    const PLOTS: &str = "plot,lat,lon\nP-west,-12.0502,-77.0502\nP-east,-12.0501,-77.0041\nP-sea,-12.2000,-77.3000\n";
+
+    fn setup() -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("survey.csv"), SURVEY).unwrap();
+        std::fs::write(d.path().join("plots.csv"), PLOTS).unwrap();
+        d
+    }
+
+    fn rows(path: &Path) -> Vec<csv::StringRecord> {
+        csv::Reader::from_path(path).unwrap().records().map(|r| r.unwrap()).collect()
+    }
+
+    #[test]
+    fn writes_the_contract_columns_from_a_candidates_file() {
+        let d = setup();
+        let args = [
+            "sites",
+            "survey.csv",
+            "--sites",
+            "2",
+            "--radius-m",
+            "300",
+            "--candidates",
+            "plots.csv",
+            "--weight",
+            "people",
+            "--out",
+            "out.csv",
+        ];
+        let o = needmap(d.path(), &args);
+        assert!(o.status.success(), "{}", show(&args, &o));
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(stdout.starts_with("2 sites cover 100.0 % of people (32.000000 of 32.000000, 8 households); no 2 candidates can cover more than 100.0 %"), "{stdout}");
+        let header = csv::Reader::from_path(d.path().join("out.csv")).unwrap().headers().unwrap().clone();
+        assert_eq!(
+            &header.iter().take(7).collect::<Vec<_>>(),
+            &["site", "candidate", "lat", "lon", "covered_households", "covered_weight", "added_weight"]
+        );
+        let r = rows(&d.path().join("out.csv"));
+        assert_eq!(r.len(), 2);
+        // West first (25 people), with its coordinates exactly as in the file.
+        assert_eq!((&r[0][1], &r[0][2], &r[0][3], &r[0][4]), ("P-west", "-12.0502", "-77.0502", "5"));
+        assert_eq!(r[0][6].parse::<f64>().unwrap(), 25.0);
+        assert_eq!((&r[1][1], &r[1][4]), ("P-east", "3"));
+        // Every household a site reports is within the radius by haversine.
+        for row in &r {
+            let (lat, lon): (f64, f64) = (row[2].parse().unwrap(), row[3].parse().unwrap());
+            let within = SURVEY
+                .lines()
+                .skip(1)
+                .filter(|l| {
+                    let f: Vec<&str> = l.split(',').collect();
+                    distance_m(lon, lat, f[2].parse().unwrap(), f[1].parse().unwrap()) <= 300.0
+                })
+                .count();
+            assert_eq!(row[4].parse::<usize>().unwrap(), within);
+        }
+    }
+
+    #[test]
+    fn existing_facilities_are_honoured() {
+        let d = setup();
+        std::fs::write(d.path().join("clinics.csv"), "name,lat,lon\nwest clinic,-12.0501,-77.0501\n").unwrap();
+        let args = [
+            "sites",
+            "survey.csv",
+            "--sites",
+            "1",
+            "--radius-m",
+            "300",
+            "--candidates",
+            "plots.csv",
+            "--existing",
+            "clinics.csv",
+            "--weight",
+            "households",
+            "--out",
+            "out.csv",
+        ];
+        let o = needmap(d.path(), &args);
+        assert!(o.status.success(), "{}", show(&args, &o));
+        let r = rows(&d.path().join("out.csv"));
+        assert_eq!(r.len(), 1);
+        assert_eq!(&r[0][1], "P-east");
+        assert!(String::from_utf8_lossy(&o.stdout).starts_with("1 sites cover 100.0 % of households"));
+    }
+
+    #[test]
+    fn bad_settings_and_inputs_are_refused_with_nothing_written() {
+        let d = setup();
+        let base = |extra: &[&'static str]| {
+            let mut v = vec!["sites", "survey.csv", "--out", "out.csv"];
+            v.extend_from_slice(extra);
+            v
+        };
+        assert_eq!(
+            refused(d.path(), &base(&["--sites", "2", "--radius-m", "0"])),
+            "needmap: sites: --radius-m must be a positive number of metres, not 0"
+        );
+        assert_eq!(
+            refused(d.path(), &base(&["--sites", "2", "--radius-m", "-5"])),
+            "needmap: sites: --radius-m must be a positive number of metres, not -5"
+        );
+        assert_eq!(
+            refused(d.path(), &base(&["--sites", "0", "--radius-m", "300"])),
+            "needmap: sites: --sites must be at least 1"
+        );
+        std::fs::write(d.path().join("empty.csv"), "plot,lat,lon\n").unwrap();
+        assert_eq!(
+            refused(d.path(), &base(&["--sites", "1", "--radius-m", "300", "--candidates", "empty.csv"])),
+            "needmap: empty.csv: has a header but no household records"
+        );
+        std::fs::write(d.path().join("nocoords.csv"), "plot,area\nA,10\n").unwrap();
+        let e = refused(d.path(), &base(&["--sites", "1", "--radius-m", "300", "--candidates", "nocoords.csv"]));
+        assert!(e.starts_with("needmap: nocoords.csv: no coordinate columns found"), "{e}");
+        let e = refused(d.path(), &base(&["--sites", "1", "--radius-m", "300", "--weight", "rooms"]));
+        assert!(e.starts_with("needmap: survey.csv: weight column \"rooms\" is not in the file"), "{e}");
+        let e = refused(d.path(), &base(&["--sites", "1", "--radius-m", "300", "--weight", "has_water"]));
+        assert_eq!(
+            e,
+            "needmap: survey.csv:2:6: weight column \"has_water\" has \"no\", not a number; choose a numeric column"
+        );
+        std::fs::write(
+            d.path().join("neg.csv"),
+            SURVEY.replace("H03,-12.0501,-77.0503,6,280,no,1", "H03,-12.0501,-77.0503,6,280,no,-1"),
+        )
+        .unwrap();
+        let e = refused(
+            d.path(),
+            &["sites", "neg.csv", "--out", "out.csv", "--sites", "1", "--radius-m", "300", "--weight", "score"],
+        );
+        assert_eq!(e, "needmap: neg.csv:4:7: weight column \"score\" is -1; weights must be 0 or more");
+    }
+
+    #[test]
+    fn run_with_a_sites_section_writes_sites_and_reruns_identically() {
+        let d = setup();
+        std::fs::write(
+            d.path().join("a.toml"),
+            "[selection]\nrule = \"top_percent\"\npercent = 50.0\n\n[cluster]\nhouseholds = \"all\"\neps_m = 200.0\nmin_points = 2\n\n[sites]\nsites = 2\nradius_m = 300.0\nweight = \"need\"\ncandidates = \"file\"\ncandidates_file = \"plots.csv\"\n",
+        )
+        .unwrap();
+        let args = ["run", "survey.csv", "--analysis", "a.toml", "--out", "run1"];
+        let o = needmap(d.path(), &args);
+        assert!(o.status.success(), "{}", show(&args, &o));
+        let run1 = d.path().join("run1");
+        for f in ["sites.csv", "sites.geojson"] {
+            assert!(run1.join(f).exists(), "{f}");
+        }
+        let h = csv::Reader::from_path(run1.join("households.csv")).unwrap().headers().unwrap().clone();
+        assert_eq!(h.iter().next_back(), Some("site"));
+        let hh = rows(&run1.join("households.csv"));
+        assert!(hh.iter().all(|r| r.iter().next_back() == Some("1") || r.iter().next_back() == Some("2")));
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(run1.join("report.json")).unwrap()).unwrap();
+        let s = &report["sites"];
+        assert_eq!(s["sites_chosen"], 2);
+        assert!(s["upper_bound"].as_f64().unwrap() >= s["covered_weight"].as_f64().unwrap());
+        assert_eq!(s["curve"].as_array().unwrap().len(), 3);
+        let gj: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(run1.join("sites.geojson")).unwrap()).unwrap();
+        assert_eq!(gj["features"][0]["geometry"]["type"], "Point");
+        let toml = std::fs::read_to_string(run1.join("analysis.toml")).unwrap();
+        assert!(toml.contains("[sites]"), "{toml}");
+        let args2 = ["run", "survey.csv", "--analysis", "run1/analysis.toml", "--out", "run2"];
+        let o = needmap(d.path(), &args2);
+        assert!(o.status.success(), "{}", show(&args2, &o));
+        for f in ["sites.csv", "sites.geojson", "households.csv", "zones.csv", "analysis.toml"] {
+            assert_eq!(
+                std::fs::read(run1.join(f)).unwrap(),
+                std::fs::read(d.path().join("run2").join(f)).unwrap(),
+                "{f}"
+            );
+        }
+    }
+}

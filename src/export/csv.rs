@@ -5,7 +5,7 @@ use std::io;
 use std::path::Path;
 
 use super::geojson::zone_properties;
-use crate::analysis::Outcome;
+use crate::analysis::{Outcome, SitesResult};
 use crate::zones::Zone;
 
 pub fn households_csv(path: &Path, o: &Outcome) -> io::Result<()> {
@@ -13,6 +13,10 @@ pub fn households_csv(path: &Path, o: &Outcome) -> io::Result<()> {
     let mut w = csv::WriterBuilder::new().from_path(path)?;
     let mut header: Vec<&str> = h.columns.iter().map(|c| c.name.as_str()).collect();
     header.extend(["need", "critical", "cluster", "zone"]);
+    let site_of = o.sites.as_ref().map(|s| &s.solution.site_of);
+    if site_of.is_some() {
+        header.push("site");
+    }
     w.write_record(&header)?;
     let mut rec: Vec<String> = Vec::with_capacity(header.len());
     for i in 0..h.len() {
@@ -24,6 +28,9 @@ pub fn households_csv(path: &Path, o: &Outcome) -> io::Result<()> {
         rec.push(if o.clustered.candidates[i] { o.clustered.labels[i].to_string() } else { String::new() });
         let z = o.zones.zone_of[i];
         rec.push(if z >= 0 { z.to_string() } else { String::new() });
+        if let Some(so) = site_of {
+            rec.push(if so[i] >= 0 { (so[i] + 1).to_string() } else { String::new() });
+        }
         w.write_record(&rec)?;
     }
     w.flush()
@@ -57,6 +64,45 @@ pub fn zones_csv(path: &Path, zones: &[Zone]) -> io::Result<()> {
             })
             .collect();
         w.write_record(&row)?;
+    }
+    w.flush()
+}
+
+/// The columns of `sites.csv`, as `needmap sites` writes them: one row per chosen site, in
+/// the order chosen.
+pub const SITES_COLUMNS: [&str; 9] = [
+    "site",
+    "candidate",
+    "lat",
+    "lon",
+    "covered_households",
+    "covered_weight",
+    "added_weight",
+    "cumulative_weight",
+    "cumulative_share",
+];
+
+/// Writes `sites.csv` to any writer.
+pub fn sites_csv(w: impl io::Write, s: &SitesResult) -> io::Result<()> {
+    let mut w = csv::WriterBuilder::new().from_writer(w);
+    w.write_record(SITES_COLUMNS)?;
+    let sol = &s.solution;
+    let mut cumulative = sol.existing_weight;
+    for (k, site) in sol.sites.iter().enumerate() {
+        cumulative += site.added_weight;
+        let j = site.candidate;
+        let share = if sol.total_weight > 0.0 { cumulative / sol.total_weight } else { 0.0 };
+        w.write_record([
+            (k + 1).to_string(),
+            s.candidates.id[j].clone(),
+            s.candidates.lat_deg[j].to_string(),
+            s.candidates.lon_deg[j].to_string(),
+            site.covered_households.to_string(),
+            format!("{:.6}", site.covered_weight),
+            format!("{:.6}", site.added_weight),
+            format!("{cumulative:.6}"),
+            format!("{share:.6}"),
+        ])?;
     }
     w.flush()
 }

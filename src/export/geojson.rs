@@ -43,3 +43,35 @@ pub fn zones_geojson(zones: &[Zone]) -> String {
     let fc = json!({ "type": "FeatureCollection", "features": features });
     serde_json::to_string(&fc).unwrap_or_default() + "\n"
 }
+
+/// `sites.geojson`: one Point per chosen site (RFC 7946, lon/lat) with the same figures as
+/// `sites.csv`.
+pub fn sites_geojson(s: &crate::analysis::SitesResult) -> String {
+    let sol = &s.solution;
+    let mut cumulative = sol.existing_weight;
+    let features: Vec<serde_json::Value> = sol
+        .sites
+        .iter()
+        .enumerate()
+        .map(|(k, site)| {
+            cumulative += site.added_weight;
+            let j = site.candidate;
+            serde_json::json!({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [s.candidates.lon_deg[j], s.candidates.lat_deg[j]]},
+                "properties": {
+                    "site": k + 1,
+                    "candidate": s.candidates.id[j],
+                    "covered_households": site.covered_households,
+                    "covered_weight": super::round(site.covered_weight, 6),
+                    "added_weight": super::round(site.added_weight, 6),
+                    "cumulative_weight": super::round(cumulative, 6),
+                    "radius_m": s.params.radius_m,
+                },
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&serde_json::json!({"type": "FeatureCollection", "features": features}))
+        .unwrap_or_default()
+        + "\n"
+}

@@ -13,6 +13,32 @@ use serde_json::{Value, json};
 use crate::analysis::Outcome;
 use atomic::WriteError;
 
+/// The sites part of report.json: settings, coverage, bound, the coverage curve.
+pub fn sites_json(s: &crate::analysis::SitesResult) -> Value {
+    let sol = &s.solution;
+    json!({
+        "settings": s.params,
+        "candidates": s.candidates.len(),
+        "candidates_from": s.candidates.note,
+        "existing_facilities": s.existing.len(),
+        "notes": s.notes,
+        "sites_chosen": sol.sites.len(),
+        "total_weight": round(sol.total_weight, 6),
+        "existing_weight": round(sol.existing_weight, 6),
+        "covered_weight": round(sol.covered_weight, 6),
+        "covered_share": round(sol.share(), 6),
+        "covered_households": sol.covered_households,
+        "upper_bound": round(sol.upper_bound, 6),
+        "upper_bound_share": round(sol.bound_share(), 6),
+        "curve": sol.curve.iter().map(|c| json!({
+            "sites": c.sites,
+            "covered_weight": round(c.covered_weight, 6),
+            "upper_bound": round(c.upper_bound, 6),
+        })).collect::<Vec<_>>(),
+        "solver": sol.stats,
+    })
+}
+
 fn round(v: f64, decimals: i32) -> f64 {
     let m = 10f64.powi(decimals);
     (v * m).round() / m
@@ -32,6 +58,11 @@ pub fn write_run(outcome: &Outcome, input: &Path, out_dir: &Path, force: bool) -
         let report = serde_json::to_string_pretty(&report_json(outcome)).unwrap_or_default() + "\n";
         std::fs::write(dir.join("report.json"), report).map_err(io("report.json"))?;
         std::fs::write(dir.join("analysis.toml"), outcome.resolved.to_toml()).map_err(io("analysis.toml"))?;
+        if let Some(s) = &outcome.sites {
+            std::fs::write(dir.join("sites.geojson"), geojson::sites_geojson(s)).map_err(io("sites.geojson"))?;
+            let f = std::fs::File::create(dir.join("sites.csv")).map_err(io("sites.csv"))?;
+            csv::sites_csv(std::io::BufWriter::new(f), s).map_err(io("sites.csv"))?;
+        }
         Ok(())
     })
 }
@@ -41,7 +72,7 @@ pub fn write_run(outcome: &Outcome, input: &Path, out_dir: &Path, force: bool) -
 pub fn report_json(o: &Outcome) -> Value {
     let critical = o.scored.critical.iter().filter(|&&c| c).count();
     let c = &o.clustered;
-    json!({
+    let mut report = json!({
         "needmap_version": env!("CARGO_PKG_VERSION"),
         "import": o.imported.report,
         "people_column": o.imported.people_column,
@@ -71,6 +102,14 @@ pub fn report_json(o: &Outcome) -> Value {
             "priority": o.resolved.zones.priority,
             "households_in_zones": o.zones.zone_of.iter().filter(|&&z| z >= 0).count(),
         },
-        "timings_ms": o.timings_ms.iter().map(|(k, v)| ((*k).to_string(), json!(round(*v, 1)))).collect::<serde_json::Map<_, _>>(),
-    })
+    });
+    // Optional stages, then the timings last.
+    if let Some(map) = report.as_object_mut() {
+        if let Some(s) = &o.sites {
+            map.insert("sites".into(), sites_json(s));
+        }
+        let timings = o.timings_ms.iter().map(|(k, v)| ((*k).to_string(), json!(round(*v, 1))));
+        map.insert("timings_ms".into(), Value::Object(timings.collect()));
+    }
+    report
 }
