@@ -361,71 +361,49 @@ fn coverage(p: &Problem, radius_m: f64, progress: &Progress) -> Result<(Coverage
     let grid = CellGrid::new(p.candidates, r);
     let existing_grid = (!p.existing.is_empty()).then(|| CellGrid::new(p.existing, r));
     progress.stage("sites_coverage", n as u64);
-    // Pass 1: how many candidates reach each household (0 when an existing facility does).
-    let mut by_existing = vec![false; n];
-    let mut counts = vec![0u32; n];
-    by_existing.par_chunks_mut(CHUNK).zip(counts.par_chunks_mut(CHUNK)).enumerate().try_for_each(
-        |(c, (ex, cnt))| -> Result<(), Cancelled> {
+    // The candidates of each household (none when an existing facility reaches it), sorted,
+    // one list per chunk of households.
+    struct Chunk {
+        by_existing: Vec<bool>,
+        off: Vec<u32>,
+        items: Vec<u32>,
+    }
+    let chunks: Vec<Chunk> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| -> Result<Chunk, Cancelled> {
             progress.check()?;
-            for k in 0..ex.len() {
-                let i = c * CHUNK + k;
+            let (a, b) = (c * CHUNK, ((c + 1) * CHUNK).min(n));
+            let mut ch =
+                Chunk { by_existing: vec![false; b - a], off: Vec::with_capacity(b - a + 1), items: Vec::new() };
+            ch.off.push(0);
+            for i in a..b {
                 let h = &p.households[i];
                 if let Some(g) = &existing_grid
                     && g.any_within(p.existing, h, r2)
                 {
-                    ex[k] = true;
-                    continue;
+                    ch.by_existing[i - a] = true;
+                } else if p.weights[i] > 0.0 {
+                    let start = ch.items.len();
+                    grid.for_each_within(p.candidates, h, r2, |j| ch.items.push(j));
+                    ch.items[start..].sort_unstable();
                 }
-                if p.weights[i] > 0.0 {
-                    let mut m = 0;
-                    grid.for_each_within(p.candidates, h, r2, |_| m += 1);
-                    cnt[k] = m;
-                }
+                ch.off.push(ch.items.len() as u32);
             }
-            progress.add(ex.len() as u64 / 2);
-            Ok(())
-        },
-    )?;
-    let mut off = Vec::with_capacity(n + 1);
-    off.push(0usize);
-    for &c in &counts {
-        off.push(off.last().unwrap() + c as usize);
-    }
-    let pairs = *off.last().unwrap() as u64;
+            progress.add((b - a) as u64);
+            Ok(ch)
+        })
+        .collect::<Result<_, _>>()?;
+    let pairs: u64 = chunks.iter().map(|c| c.items.len() as u64).sum();
     if pairs > MAX_PAIRS {
         return Err(SitesError::TooManyPairs { pairs, limit: MAX_PAIRS });
     }
-    // Pass 2: the candidates of each household, sorted, written into disjoint slices.
-    let mut lists = vec![0u32; pairs as usize];
-    {
-        let mut rest: &mut [u32] = &mut lists;
-        let mut parts = Vec::with_capacity(n / CHUNK + 1);
-        for c in 0..n.div_ceil(CHUNK) {
-            let (a, b) = (c * CHUNK, ((c + 1) * CHUNK).min(n));
-            let (head, tail) = rest.split_at_mut(off[b] - off[a]);
-            parts.push((a, b, head));
-            rest = tail;
-        }
-        parts.into_par_iter().try_for_each(|(a, b, out)| -> Result<(), Cancelled> {
-            progress.check()?;
-            let base = off[a];
-            for i in a..b {
-                if counts[i] == 0 {
-                    continue;
-                }
-                let s = &mut out[off[i] - base..off[i + 1] - base];
-                let mut k = 0;
-                grid.for_each_within(p.candidates, &p.households[i], r2, |j| {
-                    s[k] = j;
-                    k += 1;
-                });
-                s.sort_unstable();
-            }
-            progress.add((b - a) as u64 / 2);
-            Ok(())
-        })?;
-    }
-    let list = |i: usize| &lists[off[i]..off[i + 1]];
+    let by_existing: Vec<bool> = chunks.iter().flat_map(|c| c.by_existing.iter().copied()).collect();
+    let list = |i: usize| {
+        let c = &chunks[i / CHUNK];
+        let k = i % CHUNK;
+        &c.items[c.off[k] as usize..c.off[k + 1] as usize]
+    };
+    let counts: Vec<u32> = (0..n).map(|i| list(i).len() as u32).collect();
     // Merge households with the same candidates: sort by (hash, list, index).
     let hash: Vec<u64> = (0..n)
         .into_par_iter()
@@ -461,7 +439,7 @@ fn coverage(p: &Problem, radius_m: f64, progress: &Progress) -> Result<(Coverage
         d_off.push(d_cand.len());
         k = e;
     }
-    drop(lists);
+    drop(chunks);
     // Transpose: candidate → demands.
     let n_cand = p.candidates.len();
     let mut c_count = vec![0usize; n_cand + 1];
@@ -713,6 +691,9 @@ fn interchange(cov: &Coverage, chosen: &[u32], eps: f64, progress: &Progress) ->
 /// A set of sites and the weight it covers.
 type Scored = (f64, Vec<u32>);
 
+/// Lagrangian iterate solutions that the interchange starts from again.
+const STARTS: usize = 3;
+
 /// Lagrangian relaxation of the coverage constraints, by subgradient steps. Returns the
 /// best (smallest) bound and the best solution seen among the iterates' top-P sets.
 fn lagrangian(
@@ -720,23 +701,27 @@ fn lagrangian(
     p: usize,
     mut lower: f64,
     progress: &Progress,
-) -> Result<(f64, usize, Option<Scored>), Cancelled> {
+) -> Result<(f64, usize, Vec<Scored>), Cancelled> {
     let nd = cov.weight.len();
     let total: f64 = cov.weight.iter().sum();
     if nd == 0 {
-        return Ok((0.0, 0, None));
+        return Ok((0.0, 0, Vec::new()));
     }
-    let mut lambda: Vec<f64> = cov.weight.iter().map(|w| 0.5 * w).collect();
+    // Small multipliers to start: most demands end up cheap to cover (several candidates
+    // reach them), and from there the bound falls fastest (measured on a 200k city).
+    let mut lambda: Vec<f64> = cov.weight.iter().map(|w| 0.1 * w).collect();
     let mut best_bound = f64::INFINITY;
-    let mut best_sol: Option<Scored> = None;
+    // The best few distinct iterate solutions, best first.
+    let mut best_sols: Vec<Scored> = Vec::new();
     let mut mark = vec![false; nd];
     let mut mu = 2.0;
     let mut since_better = 0;
-    const MAX_ITERS: usize = 300;
-    progress.stage("sites_bound", MAX_ITERS as u64);
+    let max_iters = 300;
+    let patience = 15;
+    progress.stage("sites_bound", max_iters as u64);
     let mut iters = 0;
     let mut cover_count = vec![0u32; nd];
-    for it in 0..MAX_ITERS {
+    for it in 0..max_iters {
         progress.check()?;
         iters = it + 1;
         let v: Vec<f64> =
@@ -762,15 +747,20 @@ fn lagrangian(
             since_better = 0;
         } else {
             since_better += 1;
-            if since_better >= 15 {
+            if since_better >= patience {
                 mu /= 2.0;
                 since_better = 0;
             }
         }
         // The iterate's sites are a solution too.
         let value = cov.value(&idx, &mut mark);
-        if best_sol.as_ref().is_none_or(|(b, _)| value > *b) {
-            best_sol = Some((value, idx.clone()));
+        let mut sorted = idx.clone();
+        sorted.sort_unstable();
+        if !best_sols.iter().any(|(_, s)| *s == sorted) && (best_sols.len() < STARTS || value > best_sols[STARTS - 1].0)
+        {
+            best_sols.push((value, sorted));
+            best_sols.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+            best_sols.truncate(STARTS);
         }
         lower = lower.max(value);
         progress.set(iters as u64);
@@ -802,7 +792,7 @@ fn lagrangian(
             lambda[d] = (lambda[d] - step * g).clamp(0.0, cov.weight[d]);
         }
     }
-    Ok((best_bound, iters, best_sol))
+    Ok((best_bound, iters, best_sols))
 }
 
 /// Chooses up to `p` candidates that cover the most weight within `radius_m` metres.
@@ -824,32 +814,44 @@ pub fn solve(prob: &Problem, p: usize, radius_m: f64, progress: &Progress) -> Re
         return Err(SitesError::BadWeight(i, prob.weights[i]));
     }
     let total_weight = fixed_sum(prob.weights);
+    let t = std::time::Instant::now();
     let (cov, by_existing, reachable) = coverage(prob, radius_m, progress)?;
+    crate::progress::lap(format_args!("sites coverage ({} demands, {} pairs)", cov.weight.len(), cov.pairs()), t);
     let existing_w: Vec<f64> = prob.weights.iter().zip(&by_existing).map(|(w, &e)| if e { *w } else { 0.0 }).collect();
     let existing_weight = fixed_sum(&existing_w);
     drop(existing_w);
     let scale = cov.weight.iter().sum::<f64>().max(f64::MIN_POSITIVE);
     let eps = 1e-10 * scale;
 
+    let t = std::time::Instant::now();
     let (greedy_set, greedy_bounds) = greedy(&cov, p, progress)?;
+    crate::progress::lap("sites greedy", t);
+    let t = std::time::Instant::now();
     let mut mark = vec![false; cov.weight.len()];
     let greedy_weight = cov.value(&greedy_set, &mut mark);
     let (mut best, mut swaps) = interchange(&cov, &greedy_set, eps, progress)?;
     let mut best_value = cov.value(&best, &mut mark);
-    let (lagr_bound, lagr_iters, lagr_sol) = lagrangian(&cov, p, best_value, progress)?;
-    if let Some((_, set)) = lagr_sol {
-        let mut set = set;
+    crate::progress::lap(format_args!("sites interchange ({swaps} swaps)"), t);
+    let t = std::time::Instant::now();
+    let (lagr_bound, lagr_iters, lagr_sols) = lagrangian(&cov, p, best_value, progress)?;
+    crate::progress::lap(format_args!("sites lagrangian ({lagr_iters} iterations, bound {lagr_bound})"), t);
+    let t = std::time::Instant::now();
+    let mut sorted_best = best.clone();
+    sorted_best.sort_unstable();
+    for (_, mut set) in lagr_sols {
         set.retain(|&j| !cov.dems(j as usize).is_empty());
-        if set != best && !set.is_empty() {
-            let (improved, s2) = interchange(&cov, &set, eps, progress)?;
-            let v = cov.value(&improved, &mut mark);
-            if v > best_value + eps {
-                best = improved;
-                best_value = v;
-                swaps += s2;
-            }
+        if set == sorted_best || set.is_empty() {
+            continue;
+        }
+        let (improved, s2) = interchange(&cov, &set, eps, progress)?;
+        let v = cov.value(&improved, &mut mark);
+        swaps += s2;
+        if v > best_value + eps {
+            best = improved;
+            best_value = v;
         }
     }
+    crate::progress::lap("sites second interchange", t);
     // Drop sites that add nothing (a tie-broken choice among zero gains) and order the rest
     // greedily, so prefixes make a coverage curve.
     let order = greedy_order(&cov, &best, &mut mark);
@@ -886,6 +888,10 @@ pub fn solve(prob: &Problem, p: usize, radius_m: f64, progress: &Progress) -> Re
     for k in (0..p).rev() {
         curve_bound[k] = curve_bound[k].min(curve_bound[k + 1]);
     }
+    crate::progress::lap(
+        format_args!("sites bounds: submodular {}, greedy {greedy_weight}, best {best_value}", new_weight_bound_sub[p]),
+        t,
+    );
     let bound_from = if lagr_bound < new_weight_bound_sub[p] { "lagrangian" } else { "submodular" };
 
     // Final figures, exactly, from the households themselves.

@@ -118,6 +118,8 @@ impl NeedmapApp {
             imported: self.state.imported.clone(),
             scored: self.state.scored.clone(),
             clustered: self.state.clustered.clone(),
+            zones: self.state.zones.clone(),
+            map_households: self.state.map_households.clone(),
         };
         if upstream.imported.is_none() {
             from = Stage::Import;
@@ -193,6 +195,32 @@ impl NeedmapApp {
                 self.state.prefs.tiles = t;
             }
             Command::Pick(kind) => self.pick(kind),
+            Command::ChooseSites => {
+                self.state.analysis.sites = Some(self.state.sites_draft.clone());
+                self.state.selected_site = None;
+                self.rerun(Stage::Sites);
+            }
+            Command::RemoveSites => {
+                self.state.analysis.sites = None;
+                self.state.clear_sites();
+            }
+            Command::SelectSite(k) => self.state.selected_site = k,
+            Command::FrameSite(k) => {
+                if let Some(ms) = &self.state.map_sites
+                    && let Some(site) = ms.sites.get(k)
+                {
+                    self.state.frame_request = map::BBox::of(site.circle.iter().map(|&m| map::lonlat_from_merc(m)));
+                }
+            }
+            Command::SetCandidatesFile(p) => {
+                self.state.candidates_text = p.display().to_string();
+                self.state.sites_draft.candidates = crate::sites::CandidateSource::File;
+                self.state.sites_draft.candidates_file = Some(p);
+            }
+            Command::SetExistingFile(p) => {
+                self.state.existing_text = p.display().to_string();
+                self.state.sites_draft.existing_file = Some(p);
+            }
         }
     }
 
@@ -208,6 +236,9 @@ impl NeedmapApp {
         }
         if let Some(i) = &self.state.imported {
             a.input.people_column = i.people_column.clone();
+        }
+        if let Some(r) = &self.state.sites {
+            a.sites = Some(r.params.clone());
         }
         a
     }
@@ -253,6 +284,8 @@ impl NeedmapApp {
             PickKind::LoadAnalysis => "dialog.load_analysis",
             PickKind::PmTiles => "dialog.pmtiles",
             PickKind::TileFolder => "dialog.tile_folder",
+            PickKind::Candidates => "dialog.candidates",
+            PickKind::Existing => "dialog.existing",
         });
         std::thread::spawn(move || {
             let d = rfd::FileDialog::new().set_title(title);
@@ -269,6 +302,16 @@ impl NeedmapApp {
                     .pick_file()
                     .map(|p| Command::SetTiles(TileSetting::PmTiles(p))),
                 PickKind::TileFolder => d.pick_folder().map(|p| Command::SetTiles(TileSetting::Folder(p))),
+                PickKind::Candidates | PickKind::Existing => {
+                    let d = d.add_filter("Locations", &["csv", "tsv", "txt", "xlsx", "xlsm", "geojson", "json"]);
+                    d.pick_file().map(|p| {
+                        if kind == PickKind::Candidates {
+                            Command::SetCandidatesFile(p)
+                        } else {
+                            Command::SetExistingFile(p)
+                        }
+                    })
+                }
             };
             if let Some(c) = cmd {
                 let _ = tx.send(c);
@@ -306,7 +349,14 @@ impl NeedmapApp {
                     }
                     self.state.zones = Some(z);
                     self.state.map_zones = Some(map);
+                    // Sites follow the zones; a job that chooses them sends them next.
+                    self.state.clear_sites();
                 }
+                Msg::Sites(r, map) => {
+                    self.state.sites = Some(r);
+                    self.state.map_sites = Some(map);
+                }
+                Msg::Finished => {}
                 Msg::Failed(e) => {
                     self.state.notice = Some(Notice::Error(e));
                 }
@@ -360,6 +410,7 @@ impl NeedmapApp {
                     (Tab::Need, "tab.need"),
                     (Tab::Clusters, "tab.clusters"),
                     (Tab::Zones, "tab.zones"),
+                    (Tab::Sites, "tab.sites"),
                     (Tab::Export, "tab.export"),
                 ] {
                     ui.selectable_value(&mut self.state.prefs.tab, tab, s.t(key));
@@ -377,6 +428,7 @@ impl NeedmapApp {
                     Tab::Need => panels::need::ui(ui, &mut self.state, s, &mut cmds),
                     Tab::Clusters => panels::clusters::ui(ui, &mut self.state, s, &mut cmds),
                     Tab::Zones => {}
+                    Tab::Sites => panels::sites::ui(ui, &mut self.state, s, &mut cmds),
                     Tab::Export => panels::export::ui(ui, &mut self.state, s, &mut cmds, exporting),
                 });
             }
@@ -436,6 +488,7 @@ impl NeedmapApp {
             ui.menu_button(s.t("menu.view"), |ui| {
                 ui.checkbox(&mut self.state.prefs.show_households, s.t("layer.households"));
                 ui.checkbox(&mut self.state.prefs.show_zones, s.t("layer.zones"));
+                ui.checkbox(&mut self.state.prefs.show_sites, s.t("layer.sites"));
                 ui.separator();
                 ui.label(s.t("layer.colour_by"));
                 ui.radio_value(&mut self.state.prefs.colour_by, map::households::ColourBy::Need, s.t("layer.by_need"));
@@ -550,6 +603,9 @@ impl NeedmapApp {
         let mut hovered_zone = None;
         let mut clicked = false;
         let mut selected = self.state.selected_zone;
+        let mut selected_site = self.state.selected_site;
+        let mut hovered_site = None;
+        let mut clicked_site = false;
         let need = self.state.scored.as_ref().map(|s| s.need.score.as_slice());
         let labels = self.state.clustered.as_ref().map(|c| c.labels.as_slice());
         let mut map = walkers::Map::new(self.tiles.tiles(), &mut self.memory, home);
@@ -573,6 +629,16 @@ impl NeedmapApp {
                 selected: &mut selected,
                 hovered: &mut hovered_zone,
                 clicked: &mut clicked,
+            });
+        }
+        if self.state.prefs.show_sites
+            && let Some(ms) = &self.state.map_sites
+        {
+            map = map.with_plugin(map::sites::SitesLayer {
+                data: ms,
+                selected: &mut selected_site,
+                hovered: &mut hovered_site,
+                clicked: &mut clicked_site,
             });
         }
         let response = map.show(ui, |ui, response, projector, _memory| {
@@ -600,12 +666,32 @@ impl NeedmapApp {
         self.state.hovered_household = hovered_household;
         self.state.hovered_zone = hovered_zone;
         self.state.aggregated = aggregated;
-        if clicked {
+        self.state.hovered_site = hovered_site;
+        if clicked_site {
+            cmds.push(Command::SelectSite(selected_site));
+            self.state.prefs.tab = Tab::Sites;
+        } else if clicked {
             cmds.push(Command::SelectZone(selected));
         }
-        // Hover tooltip: zone figures, or the household's attributes.
+        // Hover tooltip: a site, zone figures, or the household's attributes.
         let response = response.response;
-        if let Some(id) = hovered_zone
+        if let (Some(k), Some(r)) = (hovered_site, &self.state.sites)
+            && let Some(site) = r.solution.sites.get(k)
+        {
+            let text = s.f(
+                "sites.selected_figures",
+                &[
+                    ("candidate", &r.candidates.id[site.candidate]),
+                    ("households", &site.covered_households),
+                    ("weight", &format!("{:.1}", site.covered_weight)),
+                    ("added", &format!("{:.1}", site.added_weight)),
+                ],
+            );
+            response.on_hover_ui_at_pointer(|ui| {
+                ui.strong(s.f("sites.selected", &[("n", &(k + 1))]));
+                ui.label(text);
+            });
+        } else if let Some(id) = hovered_zone
             && hovered_household.is_none()
             && let Some(z) = self.state.zones.as_ref().and_then(|zs| zs.zones.iter().find(|z| z.id == id))
         {
@@ -627,6 +713,9 @@ fn stage_key(stage: &str) -> &'static str {
         "cluster" | "dbscan" | "kmeans" => "stage.cluster",
         "core distances" | "spanning tree" | "condense" => "stage.hdbscan",
         "zones" => "stage.zones",
+        "sites_candidates" | "sites_coverage" | "sites_greedy" | "sites_swap" | "sites_bound" | "sites_figures" => {
+            "stage.sites"
+        }
         "map" => "stage.map",
         _ => "stage.working",
     }

@@ -7,11 +7,13 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{Analysis, Clustered, Imported, Scored, Suggestion};
+use crate::analysis::{Analysis, Clustered, Imported, Scored, SitesResult, Suggestion};
+use crate::sites::SitesParams;
 use crate::zones::ZonesResult;
 
 use super::i18n::Lang;
 use super::map::households::ColourBy;
+use super::map::sites::MapSites;
 use super::map::tiles::TileSetting;
 use super::map::{MapHouseholds, MapZones};
 use super::worker::Stage;
@@ -31,6 +33,15 @@ pub enum Command {
     SaveAnalysis(PathBuf),
     LoadAnalysis(PathBuf),
     SetTiles(TileSetting),
+    /// Choose build sites with the Sites panel's settings (and keep them in the analysis).
+    ChooseSites,
+    /// Drop the sites from the analysis and the map.
+    RemoveSites,
+    SelectSite(Option<usize>),
+    /// Centre the map on a chosen site's coverage circle.
+    FrameSite(usize),
+    SetCandidatesFile(PathBuf),
+    SetExistingFile(PathBuf),
     /// Ask the user for a path with a file dialog, then run the command built from it.
     Pick(PickKind),
 }
@@ -43,6 +54,8 @@ pub enum PickKind {
     LoadAnalysis,
     PmTiles,
     TileFolder,
+    Candidates,
+    Existing,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -52,6 +65,7 @@ pub enum Tab {
     Need,
     Clusters,
     Zones,
+    Sites,
     Export,
 }
 
@@ -64,6 +78,7 @@ pub struct Prefs {
     pub tab: Tab,
     pub show_households: bool,
     pub show_zones: bool,
+    pub show_sites: bool,
     pub colour_by: ColourBy,
     pub tiles: TileSetting,
     /// Map centre (lon, lat) and zoom when the app was closed.
@@ -79,6 +94,7 @@ impl Default for Prefs {
             tab: Tab::Data,
             show_households: true,
             show_zones: true,
+            show_sites: true,
             colour_by: ColourBy::Need,
             tiles: TileSetting::OpenStreetMap,
             map_view: None,
@@ -127,6 +143,15 @@ pub struct AppState {
     pub clustered: Option<Arc<Clustered>>,
     pub zones: Option<Arc<ZonesResult>>,
     pub map_zones: Option<Arc<MapZones>>,
+    pub sites: Option<Arc<SitesResult>>,
+    pub map_sites: Option<Arc<MapSites>>,
+    pub selected_site: Option<usize>,
+    pub hovered_site: Option<usize>,
+    /// The Sites panel's settings, kept while the user edits them (the analysis holds the
+    /// ones last run).
+    pub sites_draft: SitesParams,
+    pub candidates_text: String,
+    pub existing_text: String,
     /// The last k-distance suggestion, kept when the user then sets eps by hand.
     pub suggestion: Option<Suggestion>,
     pub selected_zone: Option<u32>,
@@ -151,10 +176,18 @@ impl AppState {
         self.clustered = None;
         self.zones = None;
         self.map_zones = None;
+        self.clear_sites();
         self.suggestion = None;
         self.selected_zone = None;
         self.hovered_zone = None;
         self.hovered_household = None;
+    }
+
+    pub fn clear_sites(&mut self) {
+        self.sites = None;
+        self.map_sites = None;
+        self.selected_site = None;
+        self.hovered_site = None;
     }
 
     pub fn zone_count(&self) -> Option<usize> {

@@ -10,11 +10,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 
-use crate::analysis::{self, Analysis, Clustered, Imported, Outcome, RunError, Scored};
+use crate::analysis::{self, Analysis, Clustered, Imported, Outcome, RunError, Scored, SitesResult};
 use crate::data::Keep;
 use crate::progress::Progress;
 use crate::zones::ZonesResult;
 
+use super::map::sites::MapSites;
 use super::map::{MapHouseholds, MapZones};
 
 /// Pipeline stages, in order. A job starts at one and runs every stage after it.
@@ -24,6 +25,7 @@ pub enum Stage {
     Need,
     Cluster,
     Zones,
+    Sites,
 }
 
 /// Results a job starts from.
@@ -32,6 +34,8 @@ pub struct Upstream {
     pub imported: Option<Arc<Imported>>,
     pub scored: Option<Arc<Scored>>,
     pub clustered: Option<Arc<Clustered>>,
+    pub zones: Option<Arc<ZonesResult>>,
+    pub map_households: Option<Arc<MapHouseholds>>,
 }
 
 pub struct Job {
@@ -47,6 +51,9 @@ pub enum Msg {
     Scored(Arc<Scored>),
     Clustered(Arc<Clustered>),
     Zones(Arc<ZonesResult>, Arc<MapZones>),
+    Sites(Arc<SitesResult>, Arc<MapSites>),
+    /// The job ran every stage it had to.
+    Finished,
     Failed(String),
     Cancelled,
     Exported(Result<PathBuf, String>),
@@ -94,7 +101,7 @@ impl Worker {
                     repaint();
                 };
                 match run_job(job, &progress, &send) {
-                    Ok(()) => {}
+                    Ok(()) => send(Msg::Finished),
                     Err(RunError::Cancelled) => send(Msg::Cancelled),
                     Err(e) => send(Msg::Failed(e.to_string())),
                 }
@@ -136,7 +143,7 @@ impl Worker {
                     out.push(msg)
                 }
                 _ if Some(id) == current => {
-                    let last = matches!(msg, Msg::Zones(..) | Msg::Failed(_) | Msg::Cancelled);
+                    let last = matches!(msg, Msg::Finished | Msg::Failed(_) | Msg::Cancelled);
                     out.push(msg);
                     if last {
                         self.running = None;
@@ -152,16 +159,16 @@ impl Worker {
 
 fn run_job(job: Job, progress: &Progress, send: &dyn Fn(Msg)) -> Result<(), RunError> {
     let Job { path, analysis: a, from, upstream } = job;
-    let imported = match (from, upstream.imported) {
-        (Stage::Import, _) | (_, None) => {
+    let (imported, map_households) = match (from, upstream.imported, upstream.map_households) {
+        (Stage::Import, _, _) | (_, None, _) | (_, _, None) => {
             let imp = Arc::new(analysis::import_stage(&path, &a.input, &Keep::All, progress)?);
             progress.check()?;
             progress.stage("map", 1);
             let map = Arc::new(MapHouseholds::new(&imp));
-            send(Msg::Imported(imp.clone(), map));
-            imp
+            send(Msg::Imported(imp.clone(), map.clone()));
+            (imp, map)
         }
-        (_, Some(imp)) => imp,
+        (_, Some(imp), Some(map)) => (imp, map),
     };
     let scored = match (from <= Stage::Need, upstream.scored) {
         (true, _) | (_, None) => {
@@ -182,10 +189,22 @@ fn run_job(job: Job, progress: &Progress, send: &dyn Fn(Msg)) -> Result<(), RunE
         }
         (false, Some(c)) => c,
     };
-    let zones = Arc::new(analysis::zones_stage(&imported, &scored, &clustered, &a.zones, progress)?);
-    progress.check()?;
-    progress.stage("map", 1);
-    let map = Arc::new(MapZones::new(&zones));
-    send(Msg::Zones(zones, map));
+    let zones = match (from <= Stage::Zones, upstream.zones) {
+        (true, _) | (_, None) => {
+            let z = Arc::new(analysis::zones_stage(&imported, &scored, &clustered, &a.zones, progress)?);
+            progress.check()?;
+            progress.stage("map", 1);
+            let map = Arc::new(MapZones::new(&z));
+            send(Msg::Zones(z.clone(), map));
+            z
+        }
+        (false, Some(z)) => z,
+    };
+    if let Some(p) = &a.sites {
+        let r = Arc::new(analysis::sites_stage(&imported, &scored, Some(&zones), p, progress)?);
+        progress.check()?;
+        let map = Arc::new(MapSites::new(&r, &map_households.merc));
+        send(Msg::Sites(r, map));
+    }
     Ok(())
 }

@@ -9,6 +9,7 @@
 pub mod basemap;
 pub mod households;
 pub mod overlays;
+pub mod sites;
 pub mod tiles;
 pub mod zones;
 

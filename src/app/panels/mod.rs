@@ -6,6 +6,7 @@ pub mod clusters;
 pub mod data;
 pub mod export;
 pub mod need;
+pub mod sites;
 pub mod zones;
 
 /// A heading with a one-line explanation under it (for learners: what this step does).
