@@ -129,6 +129,62 @@ fn opening_a_sample_survey_fills_the_zones_table_and_a_row_selects_its_zone() {
 }
 
 #[test]
+fn the_sites_panel_chooses_the_same_sites_as_the_command_line_and_selects_one() {
+    let path = sample("lima_households.csv");
+    let mut h = harness(Lang::En);
+    h.step();
+    app(&mut h).open(path.clone());
+    wait_idle(&mut h);
+    h.get_by_label("Sites").click();
+    h.run_steps(2);
+    h.get_by_label("Number of sites");
+    h.get_by_label("Walking radius");
+    h.get_by_label("Choose sites").click();
+    h.step();
+    wait_idle(&mut h);
+    let a = app(&mut h);
+    assert!(a.state.notice.is_none(), "{:?}", a.state.notice);
+    let got = a.state.sites.clone().expect("sites chosen");
+    // The headless pipeline with the same settings chooses the same sites.
+    let mut analysis = Analysis::default();
+    analysis.sites = Some(needmap::sites::SitesParams::default());
+    let outcome = analysis::run(&analysis, &path, &Progress::new()).unwrap();
+    let want = outcome.sites.unwrap();
+    assert_eq!(got.solution, want.solution);
+    assert_eq!(got.solution.sites.len(), 10);
+    let bound = format!("No 10 candidates can cover more than {:.1} % (proven bound).", 100.0 * want.solution.bound_share());
+    h.get_by_label(&bound);
+    // A row selects its site and the map's layer knows it.
+    let first = want.candidates.id[want.solution.sites[0].candidate].clone();
+    h.get_by_label(&first).click();
+    h.run_steps(2);
+    assert_eq!(app(&mut h).state.selected_site, Some(0));
+    h.get_by_label("Site 1");
+    // Export now writes the sites too.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("with_sites");
+    app(&mut h).state.prefs.tab = Tab::Export;
+    h.run_steps(2);
+    let field = h.get_by_role(egui::accesskit::Role::TextInput);
+    field.focus();
+    field.type_text(&out.display().to_string());
+    h.step();
+    h.get_by_label("Write the outputs").click();
+    h.step();
+    wait_idle(&mut h);
+    let sites_csv = std::fs::read_to_string(out.join("sites.csv"))
+        .unwrap_or_else(|e| panic!("{e}: {:?} {:?}", app(&mut h).state.notice, std::fs::read_dir(dir.path()).map(|d| d.count())));
+    assert_eq!(sites_csv.lines().count(), 11, "{sites_csv}");
+    assert!(sites_csv.contains(&first));
+    // Remove them: the layer and the table go.
+    app(&mut h).state.prefs.tab = Tab::Sites;
+    h.run_steps(2);
+    h.get_by_label("Remove sites").click();
+    h.run_steps(2);
+    assert!(app(&mut h).state.sites.is_none() && app(&mut h).state.analysis.sites.is_none());
+}
+
+#[test]
 fn switching_to_spanish_relabels_the_interface() {
     let mut h = harness(Lang::En);
     h.step();
@@ -221,8 +277,13 @@ fn main_screens_match_their_snapshots() {
         (Tab::Need, "need"),
         (Tab::Clusters, "clusters"),
         (Tab::Zones, "zones"),
+        (Tab::Sites, "sites"),
         (Tab::Export, "export"),
     ] {
+        if tab == Tab::Sites {
+            app(&mut h).apply_command(needmap::app::state::Command::ChooseSites);
+            wait_idle(&mut h);
+        }
         app(&mut h).state.prefs.tab = tab;
         for _ in 0..3 {
             h.step();

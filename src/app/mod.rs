@@ -138,6 +138,11 @@ impl NeedmapApp {
         self.worker.busy() || self.worker.exporting
     }
 
+    /// Carries out a command as if a panel had asked for it (for tests).
+    pub fn apply_command(&mut self, cmd: Command) {
+        self.apply(cmd);
+    }
+
     fn apply(&mut self, cmd: Command) {
         let s = self.strings();
         match cmd {
@@ -264,7 +269,7 @@ impl NeedmapApp {
             scored,
             clustered,
             zones,
-            sites: None,
+            sites: self.state.sites.clone(),
             resolved: self.resolved_analysis(),
             timings_ms: Vec::new(),
         };

@@ -206,6 +206,7 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
     }
     let mut clicked_row = None;
     TableBuilder::new(ui)
+        .id_salt("sites_table")
         .striped(true)
         .sense(egui::Sense::click())
         .column(Column::auto())
@@ -224,17 +225,24 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
                 let k = row.index();
                 let site = &sol.sites[k];
                 row.set_selected(st.selected_site == Some(k));
+                let selected = st.selected_site == Some(k);
                 row.col(|ui| {
-                    ui.label(format!("{}", k + 1));
+                    if ui.selectable_label(selected, format!("{}", k + 1)).clicked() {
+                        clicked_row = Some(k);
+                    }
                 });
                 row.col(|ui| {
-                    ui.label(&r.candidates.id[site.candidate]);
+                    if ui.selectable_label(selected, &r.candidates.id[site.candidate]).clicked() {
+                        clicked_row = Some(k);
+                    }
                 });
                 row.col(|ui| {
-                    ui.label(site.covered_households.to_string());
+                    ui.add(egui::Label::new(site.covered_households.to_string()).selectable(false));
                 });
                 row.col(|ui| {
-                    ui.label(format!("{:.1} %", 100.0 * site.added_weight / total));
+                    ui.add(
+                        egui::Label::new(format!("{:.1} %", 100.0 * site.added_weight / total)).selectable(false),
+                    );
                 });
                 if row.response().clicked() {
                     clicked_row = Some(k);
