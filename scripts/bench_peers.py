@@ -4,6 +4,10 @@
 Usage:
   python3 scripts/bench_peers.py [--needmap target/release/needmap] [--runs 3]
                                  [--data /tmp/needmap_bench] [--with-10m]
+  python3 scripts/bench_peers.py --sites [--sites-sizes 20000,50000,100000] [--needmap ...]
+
+--sites times only the build-sites case: needmap sites against spopt's MCLP (pip install
+spopt pulp pyproj pandas; PuLP ships CBC) on the same households and candidates.
 
 Builds nothing: build first with
   cargo build --release --no-default-features
@@ -135,15 +139,91 @@ def utm_inertia(csv, labels_csv):
     return total
 
 
+def spopt_peer(households, candidates, weight, radius_m, p):
+    """One timed spopt MCLP run (PuLP + its bundled CBC, exact MIP), as a subprocess so its
+    RSS is its own. `seconds` = building the UTM cost matrix + the model + solving."""
+    import numpy as np
+    import pandas as pd
+    import pulp
+    from pyproj import Transformer
+    from spopt.locate import MCLP
+    h = pd.read_csv(households)
+    c = pd.read_csv(candidates)
+    tr = Transformer.from_crs("EPSG:4326", "EPSG:32718", always_xy=True)
+    t0 = time.perf_counter()
+    hx, hy = tr.transform(h["lon"].to_numpy(), h["lat"].to_numpy())
+    cx, cy = tr.transform(c["lon"].to_numpy(), c["lat"].to_numpy())
+    cost = np.hypot(hx[:, None] - cx[None, :], hy[:, None] - cy[None, :])
+    m = MCLP.from_cost_matrix(cost, h[weight].to_numpy(dtype=float), service_radius=radius_m, p_facilities=p)
+    m = m.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=600))
+    secs = time.perf_counter() - t0
+    print(json.dumps({"seconds": secs, "covered": pulp.value(m.problem.objective),
+                      "status": pulp.LpStatus[m.problem.status]}))
+
+
+def sites_bench(a, nm):
+    """needmap sites against spopt's exact MCLP on the same households and candidates (every
+    50th household's location; weights people_per_room; P 15; R 600 m), growing N until spopt
+    passes 10 minutes; then needmap alone on 1M households x a 300 m grid, R 1 km, P 50."""
+    out = lambda name: os.path.join(a.data, name)
+    rows = []
+    for n in a.sites_sizes:
+        f = gen(n, "city", out(f"h{n // 1000}k_city.csv"))
+        cands = out(f"cands_{n // 1000}k.csv")
+        with open(f) as src, open(cands, "w") as dst:
+            lines = src.read().splitlines()
+            dst.write(lines[0] + "\n")
+            dst.writelines(l + "\n" for l in lines[1::50])
+        m_cands = len(lines[1::50])
+        _, rss, o, _ = run_rss([sys.executable, os.path.abspath(__file__), "--spopt-peer", f, cands,
+                                "people_per_room", "600", "15"])
+        peer = json.loads(o.strip().splitlines()[-1])
+        nm_s, nm_rss, last = median_runs([nm, "sites", f, "--sites", "15", "--radius-m", "600", "--candidates",
+                                          cands, "--weight", "people_per_room", "--out", out("nm_sites.csv"),
+                                          "--force"], a.runs)
+        line = last[2].strip().splitlines()[-1]
+        covered = float(line.split("(")[1].split(" of ")[0])
+        gap = 100 * (1 - covered / peer["covered"]) if peer["status"] == "Optimal" else float("nan")
+        rows.append((f"{n:,} city x {m_cands} candidates", f"{peer['seconds']:.1f} ({peer['status']})",
+                     f"{rss:.0f}", f"{nm_s:.2f}", f"{nm_rss:.0f}", f"{peer['seconds'] / nm_s:.0f}x",
+                     f"{peer['covered']:.3f}", f"{covered:.3f} ({gap:+.3f} % vs the optimum)", line.split("; ")[1]))
+        print("| " + " | ".join(rows[-1]) + " |", file=sys.stderr, flush=True)
+        if peer["seconds"] > 600:
+            break
+    big = gen(1_000_000, "city", out("h1m_city.csv"))
+    nm_s, nm_rss, last = median_runs([nm, "sites", big, "--sites", "50", "--radius-m", "1000", "--grid-m", "300",
+                                      "--weight", "people_per_room", "--out", out("nm_sites_1m.csv"), "--force"],
+                                     a.runs)
+    one = run_rss([nm, "sites", big, "--sites", "50", "--radius-m", "1000", "--grid-m", "300", "--weight",
+                   "people_per_room", "--threads", "1", "--out", out("nm_sites_1m_1t.csv"), "--force"])
+    same = open(out("nm_sites_1m.csv"), "rb").read() == open(out("nm_sites_1m_1t.csv"), "rb").read()
+    rows.append(("1M city x 300 m grid, R 1 km, P 50", "(not run)", "", f"{nm_s:.2f}", f"{nm_rss:.0f}", "", "",
+                 last[2].strip().splitlines()[-1].split(" → ")[0], f"1 thread == 2 threads: {same}"))
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs; date {time.strftime('%Y-%m-%d')}; "
+          f"needmap runs per figure: {a.runs} (median), spopt: 1 run")
+    print("| case | spopt MCLP s | spopt peak MB | needmap s (whole process) | needmap peak MB | speed-up | spopt covered (optimum) | needmap covered | needmap bound |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--spopt-peer":
+        households, candidates, weight, radius, p = sys.argv[2:7]
+        return spopt_peer(households, candidates, weight, float(radius), int(p))
     ap = argparse.ArgumentParser()
     ap.add_argument("--needmap", default=os.path.join(HERE, "..", "target", "release", "needmap"))
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--data", default="/tmp/needmap_bench")
     ap.add_argument("--with-10m", action="store_true")
+    ap.add_argument("--sites", action="store_true", help="only the build-sites case, against spopt")
+    ap.add_argument("--sites-sizes", type=lambda v: [int(x) for x in v.split(",")],
+                    default=[20_000, 50_000, 100_000])
     a = ap.parse_args()
     os.makedirs(a.data, exist_ok=True)
     nm = os.path.abspath(a.needmap)
+    if a.sites:
+        return sites_bench(a, nm)
     tiled = gen(1_000_000, "tiled", os.path.join(a.data, "h1m_tiled.csv"))
     city = gen(1_000_000, "city", os.path.join(a.data, "h1m_city.csv"))
     out = lambda name: os.path.join(a.data, name)
