@@ -145,7 +145,7 @@ pub enum SitesError {
     #[error("household {0}: weight {1} is negative or not a number; weights must be 0 or more")]
     BadWeight(usize, f64),
     #[error(
-        "{pairs} household–candidate pairs lie within the radius, more than the {limit} this machine's memory allows; use fewer candidates (a coarser grid) or a smaller radius"
+        "about {pairs} household–candidate pairs lie within the radius, more than the {limit} this machine's memory allows; use fewer candidates (a coarser grid) or a smaller radius"
     )]
     TooManyPairs { pairs: u64, limit: u64 },
     #[error("cancelled")]
@@ -361,6 +361,21 @@ fn coverage(p: &Problem, radius_m: f64, progress: &Progress) -> Result<(Coverage
     let grid = CellGrid::new(p.candidates, r);
     let existing_grid = (!p.existing.is_empty()).then(|| CellGrid::new(p.existing, r));
     progress.stage("sites_coverage", n as u64);
+    // Refuse early, from a sample, rather than after filling memory.
+    let step = 97;
+    let sampled: u64 = (0..n)
+        .into_par_iter()
+        .step_by(step)
+        .map(|i| {
+            let mut m = 0u64;
+            grid.for_each_within(p.candidates, &p.households[i], r2, |_| m += 1);
+            m
+        })
+        .sum();
+    let estimate = sampled * step as u64;
+    if estimate > 2 * MAX_PAIRS {
+        return Err(SitesError::TooManyPairs { pairs: estimate, limit: MAX_PAIRS });
+    }
     // The candidates of each household (none when an existing facility reaches it), sorted,
     // one list per chunk of households.
     struct Chunk {

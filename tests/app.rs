@@ -152,7 +152,8 @@ fn the_sites_panel_chooses_the_same_sites_as_the_command_line_and_selects_one() 
     let want = outcome.sites.unwrap();
     assert_eq!(got.solution, want.solution);
     assert_eq!(got.solution.sites.len(), 10);
-    let bound = format!("No 10 candidates can cover more than {:.1} % (proven bound).", 100.0 * want.solution.bound_share());
+    let bound =
+        format!("No 10 candidates can cover more than {:.1} % (proven bound).", 100.0 * want.solution.bound_share());
     h.get_by_label(&bound);
     // A row selects its site and the map's layer knows it.
     let first = want.candidates.id[want.solution.sites[0].candidate].clone();
@@ -172,8 +173,9 @@ fn the_sites_panel_chooses_the_same_sites_as_the_command_line_and_selects_one() 
     h.get_by_label("Write the outputs").click();
     h.step();
     wait_idle(&mut h);
-    let sites_csv = std::fs::read_to_string(out.join("sites.csv"))
-        .unwrap_or_else(|e| panic!("{e}: {:?} {:?}", app(&mut h).state.notice, std::fs::read_dir(dir.path()).map(|d| d.count())));
+    let sites_csv = std::fs::read_to_string(out.join("sites.csv")).unwrap_or_else(|e| {
+        panic!("{e}: {:?} {:?}", app(&mut h).state.notice, std::fs::read_dir(dir.path()).map(|d| d.count()))
+    });
     assert_eq!(sites_csv.lines().count(), 11, "{sites_csv}");
     assert!(sites_csv.contains(&first));
     // Remove them: the layer and the table go.

@@ -659,6 +659,12 @@ impl NeedmapApp {
                 cluster: s.t("legend.cluster"),
                 noise: s.t("legend.noise"),
                 zone_rank: s.t("legend.zone_rank"),
+                sites: self
+                    .state
+                    .sites
+                    .as_ref()
+                    .filter(|_| self.state.prefs.show_sites)
+                    .map(|r| s.f("legend.sites", &[("radius", &r.params.radius_m)])),
             };
             map::overlays::legend(&painter, rect, self.state.prefs.colour_by, need.is_some(), zones, &legend_text);
             map::overlays::attribution(&painter, rect, &attribution);

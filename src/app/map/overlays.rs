@@ -60,6 +60,8 @@ pub struct LegendText<'a> {
     pub cluster: &'a str,
     pub noise: &'a str,
     pub zone_rank: &'a str,
+    /// The build-sites row ("Build sites (500 m)"), when sites are shown.
+    pub sites: Option<String>,
 }
 
 /// Draws a legend row's colour sample into a rect.
@@ -128,6 +130,18 @@ pub fn legend(
                         rank_colour(rank as u32, zones).gamma_multiply(0.8),
                     );
                 }
+            }),
+        ));
+    }
+    if let Some(label) = &text.sites {
+        rows.push((
+            label.clone(),
+            Box::new(|p: &Painter, r: Rect| {
+                let c = pos2(r.min.x + 7.0, r.center().y);
+                p.circle_filled(c + vec2(18.0, 0.0), 6.0, super::sites::SITE.gamma_multiply(0.25));
+                p.circle_stroke(c + vec2(18.0, 0.0), 6.0, Stroke::new(1.2, super::sites::SITE));
+                p.circle(c, 6.0, super::sites::SITE, Stroke::new(1.0, Color32::WHITE));
+                p.circle_stroke(c + vec2(36.0, 0.0), 2.5, Stroke::new(1.2, super::sites::COVERED));
             }),
         ));
     }

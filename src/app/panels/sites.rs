@@ -240,9 +240,7 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
                     ui.add(egui::Label::new(site.covered_households.to_string()).selectable(false));
                 });
                 row.col(|ui| {
-                    ui.add(
-                        egui::Label::new(format!("{:.1} %", 100.0 * site.added_weight / total)).selectable(false),
-                    );
+                    ui.add(egui::Label::new(format!("{:.1} %", 100.0 * site.added_weight / total)).selectable(false));
                 });
                 if row.response().clicked() {
                     clicked_row = Some(k);
