@@ -146,8 +146,7 @@ fn the_sites_panel_chooses_the_same_sites_as_the_command_line_and_selects_one() 
     assert!(a.state.notice.is_none(), "{:?}", a.state.notice);
     let got = a.state.sites.clone().expect("sites chosen");
     // The headless pipeline with the same settings chooses the same sites.
-    let mut analysis = Analysis::default();
-    analysis.sites = Some(needmap::sites::SitesParams::default());
+    let analysis = Analysis { sites: Some(needmap::sites::SitesParams::default()), ..Default::default() };
     let outcome = analysis::run(&analysis, &path, &Progress::new()).unwrap();
     let want = outcome.sites.unwrap();
     assert_eq!(got.solution, want.solution);
