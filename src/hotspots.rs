@@ -160,6 +160,23 @@ pub struct HotspotResult {
     pub notes: Vec<String>,
 }
 
+impl HotspotResult {
+    /// One line: `band 500 m, 12 hot, 3 cold, 985 not significant (4 of them not tested), FDR q 0.05`.
+    pub fn summary(&self) -> String {
+        let c = &self.counts;
+        let untested =
+            if c.not_tested() > 0 { format!(" ({} of them not tested)", c.not_tested()) } else { String::new() };
+        format!(
+            "band {} m, {} hot, {} cold, {} not significant{untested}, FDR q {}",
+            fmt_m(self.band_m),
+            c.hot,
+            c.cold,
+            c.households - c.hot - c.cold,
+            self.fdr
+        )
+    }
+}
+
 /// A suggested band and the rule that gave it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BandSuggestion {

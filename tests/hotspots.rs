@@ -215,3 +215,192 @@ fn a_band_over_half_the_earth_is_whole_band_not_a_panic() {
     assert_eq!(r.neighbours, [3, 3, 3]);
     assert_eq!(r.counts.whole_band, 3);
 }
+
+// ---------------------------------------------------------------------------------------
+// The command line.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn needmap(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_needmap")).args(args).current_dir(dir).output().unwrap()
+}
+
+fn show(args: &[&str], o: &Output) -> String {
+    format!(
+        "needmap {}\nstatus: {}\nstdout:\n{}\nstderr:\n{}",
+        args.join(" "),
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let o = needmap(dir, args);
+    assert!(o.status.success(), "{}", show(args, &o));
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Exit code 1 and exactly one `needmap: ` line on stderr, returned.
+fn fails(dir: &Path, args: &[&str]) -> String {
+    let o = needmap(dir, args);
+    assert_eq!(o.status.code(), Some(1), "{}", show(args, &o));
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_eq!(err.lines().count(), 1, "{}", show(args, &o));
+    err.trim_end().to_string()
+}
+
+/// Three villages 50 km apart: high, low and middling values; one household with no value,
+/// and one record rejected (no latitude) so that `row` skips it.
+fn villages() -> String {
+    let mut s = String::from("hh_id,lat,lon,x,roof\n");
+    let mut k = 0;
+    for (lon0, base, count) in [(-77.0, 9.0, 10), (-76.5, 1.0, 10), (-76.0, 5.0, 11)] {
+        for i in 0..count {
+            k += 1;
+            let x = if count == 11 && i == 10 { String::new() } else { format!("{}", base + (i % 3) as f64 * 0.5) };
+            s += &format!("{:04},-12.{:04},{},{x},tin\n", k, i * 3, lon0 + i as f64 * 0.0003);
+            if k == 2 {
+                s += "bad,,-77.0,1,tin\n";
+            }
+        }
+    }
+    s
+}
+
+#[test]
+fn hotspots_command_writes_the_contract_columns() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    std::fs::write(p.join("v.csv"), villages()).unwrap();
+    let err = ok(p, &["hotspots", "v.csv", "--value", "x", "--band-m", "500", "--out", "hot.csv"]);
+    assert_eq!(
+        err,
+        "needmap: rejected: v.csv:4:2: latitude is missing\n\
+         needmap: note: 1 households have no value (missing or not a number) and are left out of the test: no z, p \
+         or neighbours, hot 0\n\
+         needmap: 31 households, band 500 m, 10 hot, 10 cold, 11 not significant (1 of them not tested), FDR q \
+         0.05 → hot.csv\n"
+    );
+    let text = std::fs::read_to_string(p.join("hot.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "row,id,z,p,hot,neighbours,bin");
+    assert_eq!(lines.len(), 1 + 31);
+    let rows: Vec<Vec<&str>> = lines[1..].iter().map(|l| l.split(',').collect()).collect();
+    // Record 3 is the rejected one: rows go 1, 2, 4, …; ids keep their leading zeros.
+    assert_eq!((rows[1][0], rows[1][1]), ("2", "0002"));
+    assert_eq!((rows[2][0], rows[2][1]), ("4", "0003"));
+    for r in &rows[..10] {
+        assert_eq!((r[4], r[5], r[6]), ("1", "10", "3"), "{r:?}");
+        assert!(r[2].parse::<f64>().unwrap() > 3.0);
+    }
+    for r in &rows[10..20] {
+        assert_eq!((r[4], r[5], r[6]), ("-1", "10", "-3"), "{r:?}");
+    }
+    for r in &rows[20..30] {
+        assert_eq!(r[4], "0", "{r:?}");
+        assert_eq!(r[5], "10", "{r:?}");
+    }
+    // The household with no value: no z, no p, not anyone's neighbour.
+    assert_eq!(rows[30], ["32", "0031", "", "", "0", "0", "0"]);
+    // Same numbers with one thread.
+    ok(p, &["hotspots", "v.csv", "--value", "x", "--band-m", "500", "--threads", "1", "--out", "hot1.csv"]);
+    assert_eq!(std::fs::read(p.join("hot1.csv")).unwrap(), text.as_bytes());
+}
+
+#[test]
+fn hotspots_command_bad_input_gives_one_line_and_no_output() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    std::fs::write(p.join("v.csv"), villages()).unwrap();
+    std::fs::write(p.join("flat.csv"), "id,lat,lon,x\n1,-12.0,-77.0,3\n2,-12.001,-77.0,3\n3,-12.002,-77.0,3\n")
+        .unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["v.csv", "--value", "nope"],
+            "needmap: v.csv: hot spots: column \"nope\" is not in the file; `needmap inspect v.csv` lists its \
+             columns (or use --value need)",
+        ),
+        (
+            &["v.csv", "--value", "roof"],
+            "needmap: v.csv: hot spots: column \"roof\" is not numeric (it holds categories); choose a numeric \
+             column or --value need",
+        ),
+        (
+            &["v.csv", "--value", "x", "--band-m", "0"],
+            "needmap: v.csv: hot spots: band 0 m: the band must be a positive number of metres",
+        ),
+        (
+            &["v.csv", "--value", "x", "--band-m", "-5"],
+            "needmap: v.csv: hot spots: band -5 m: the band must be a positive number of metres",
+        ),
+        (
+            &["v.csv", "--value", "x", "--fdr", "1"],
+            "needmap: v.csv: hot spots: FDR q 1: the false discovery rate must be between 0 and 1, e.g. 0.05",
+        ),
+        (
+            &["flat.csv", "--value", "x", "--band-m", "500"],
+            "needmap: flat.csv: hot spots on column \"x\": the value is 3 for all 3 households that have one: Gi* \
+             compares each neighbourhood with the whole survey and needs a value that varies; choose another value",
+        ),
+    ];
+    for (args, want) in cases {
+        let mut a = vec!["hotspots"];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["--out", "hot.csv"]);
+        assert_eq!(&fails(p, &a), want, "{a:?}");
+        assert!(!p.join("hot.csv").exists());
+    }
+    let names: Vec<String> =
+        std::fs::read_dir(p).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(names.iter().all(|n| !n.contains("needmap-tmp")), "{names:?}");
+}
+
+#[test]
+fn run_with_a_hotspots_section_writes_them_and_reruns_byte_for_byte() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/kobo_encuesta_sjl.csv");
+    std::fs::copy(&sample, p.join("k.csv")).unwrap();
+    std::fs::write(p.join("a.toml"), "[hotspots]\nvalue = \"need\"\n").unwrap();
+    let err = ok(p, &["run", "k.csv", "--analysis", "a.toml", "--out", "a"]);
+    assert!(err.contains("needmap: band 1500 m suggested: the smallest distance at which every household"), "{err}");
+    assert!(err.contains("needmap: hot spots: band 1500 m, "), "{err}");
+    let written = std::fs::read_to_string(p.join("a/analysis.toml")).unwrap();
+    assert!(written.ends_with("[hotspots]\nvalue = \"need\"\nband_m = 1500.0\nfdr = 0.05\n"), "{written}");
+    // The same table as the hotspots command.
+    ok(p, &["hotspots", "k.csv", "--out", "hot.csv"]);
+    assert_eq!(std::fs::read(p.join("a/hotspots.csv")).unwrap(), std::fs::read(p.join("hot.csv")).unwrap());
+    let hh = std::fs::read_to_string(p.join("a/households.csv")).unwrap();
+    assert!(hh.lines().next().unwrap().ends_with(",need,critical,cluster,zone,gi_z,hot"));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.join("a/report.json")).unwrap()).unwrap();
+    let h = &report["hotspots"];
+    assert_eq!(
+        (h["band_m"].as_f64(), h["fdr"].as_f64(), h["value"].as_str()),
+        (Some(1500.0), Some(0.05), Some("need"))
+    );
+    let c = &h["counts"];
+    assert_eq!(c["households"], 1500);
+    assert_eq!(
+        c["hot"].as_u64().unwrap() + c["cold"].as_u64().unwrap() + c["not_significant"].as_u64().unwrap(),
+        c["tested"].as_u64().unwrap()
+    );
+    let keys: Vec<&String> = report.as_object().unwrap().keys().collect();
+    assert_eq!(keys.last().unwrap().as_str(), "timings_ms");
+
+    ok(p, &["run", "k.csv", "--analysis", "a/analysis.toml", "--out", "b"]);
+    for f in ["analysis.toml", "households.csv", "hotspots.csv", "zones.csv", "zones.geojson"] {
+        assert!(std::fs::read(p.join("a").join(f)).unwrap() == std::fs::read(p.join("b").join(f)).unwrap(), "{f}");
+    }
+    // The report differs only in timings and in how eps and the band were chosen (now given).
+    let strip = |f: &Path| {
+        let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+        v.as_object_mut().unwrap().remove("timings_ms");
+        v["cluster"].as_object_mut().unwrap().remove("suggested");
+        v["hotspots"].as_object_mut().unwrap().remove("band_rule");
+        v
+    };
+    assert_eq!(strip(&p.join("a/report.json")), strip(&p.join("b/report.json")));
+}
