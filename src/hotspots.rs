@@ -302,7 +302,7 @@ pub fn gi_star(
     let pts: Vec<Xyz> = with_value.iter().map(|&i| points[i as usize]).collect();
     let centred: Vec<f64> = with_value.iter().map(|&i| values[i as usize] - mean).collect();
     let r = chord_from_metres(band_m);
-    let sums = neighbour_sums(&pts, &centred, r, progress)?;
+    let sums = neighbour_sums(&pts, &centred, r, None, progress)?;
     lap("hotspots: neighbour sums", t);
     let t = std::time::Instant::now();
 
@@ -621,7 +621,17 @@ const REACH: i64 = 2;
 /// of the band (skipped), wholly in (its precomputed sum and count added), or across its edge
 /// (each point tested). The sum runs over four lanes in a fixed pattern, so it is the same
 /// whatever the thread count.
-fn neighbour_sums(points: &[Xyz], values: &[f64], r: f64, progress: &Progress) -> Result<Vec<(f64, u32)>, Cancelled> {
+///
+/// With `stop_at`, a household's count stops once it reaches that many (cells at a time, so
+/// it may pass it): enough to tell which households have that many neighbours.
+fn neighbour_sums(
+    points: &[Xyz],
+    values: &[f64],
+    r: f64,
+    stop_at: Option<u32>,
+    progress: &Progress,
+) -> Result<Vec<(f64, u32)>, Cancelled> {
+    let stop_at = stop_at.unwrap_or(u32::MAX);
     let n = points.len();
     let t = std::time::Instant::now();
     let grid = Grid::new(points, r / REACH as f64);
@@ -668,6 +678,9 @@ fn neighbour_sums(points: &[Xyz], values: &[f64], r: f64, progress: &Progress) -
             let mut whole = 0.0;
             let mut w = 0u32;
             for &c in &near {
+                if w >= stop_at {
+                    break;
+                }
                 let (lo, hi, cell_sum) = &boxes[c as usize];
                 let (mut dmin, mut dmax) = (0.0, 0.0);
                 for d in 0..3 {
@@ -712,28 +725,69 @@ fn neighbour_sums(points: &[Xyz], values: &[f64], r: f64, progress: &Progress) -
 
 /// Suggests a band for these households (see the module documentation).
 pub fn suggest_band(points: &[Xyz], progress: &Progress) -> Result<BandSuggestion, HotspotError> {
-    let k = SUGGEST_NEIGHBOURS;
+    suggest_band_with(points, progress, 50_000)
+}
+
+/// The distances from households to their k-th nearest other household, exactly, as far
+/// as the band rule needs them: the sorted tail of them, and how many households are below
+/// the tail. From `two_phase_from` households on, only those with fewer than k others
+/// within a sample's 95th percentile are searched (each R-tree search costs microseconds;
+/// one grid count over all households costs a fraction of that); the others' distances are
+/// below the tail, which then still holds the 99th percentile and the largest.
+fn kth_distance_tail(
+    points: &[Xyz],
+    k: usize,
+    progress: &Progress,
+    two_phase_from: usize,
+) -> Result<(Vec<f64>, usize), Cancelled> {
     let n = points.len();
-    if n <= k {
-        return Err(HotspotError::TooFewForBand(n));
-    }
     let index = Index::new(points);
     progress.check()?;
-    // Distance to the k-th nearest other household: the (k+1)-th nearest, the household
-    // itself (or a duplicate of it, at the same distance 0) first.
+    // The (k+1)-th nearest: the household itself (or a duplicate, at 0 m too) comes first.
+    let kth = |p: &Xyz| index.kth_distance_m(*p, k + 1).unwrap_or(f64::INFINITY);
+    let rank99 = ((n as f64 * 0.99).ceil() as usize).clamp(1, n) - 1;
+    if n >= two_phase_from {
+        let step = n.div_ceil(20_000).max(1);
+        let mut sample: Vec<f64> = points.par_iter().step_by(step).map(kth).collect();
+        sample.sort_by(f64::total_cmp);
+        let t_lo = sample[sample.len() * 95 / 100];
+        if t_lo > 0.0 && t_lo.is_finite() {
+            let counts = neighbour_sums(points, &vec![0.0; n], chord_from_metres(t_lo), Some(k as u32 + 1), progress)?;
+            let far: Vec<usize> = (0..n).filter(|&i| (counts[i].1 as usize) <= k).collect();
+            if far.len() >= n - rank99 {
+                let mut tail: Vec<f64> = far.par_iter().map(|&i| kth(&points[i])).collect();
+                tail.par_sort_unstable_by(f64::total_cmp);
+                return Ok((tail, n - far.len()));
+            }
+        }
+    }
     let mut d: Vec<f64> = points
         .par_chunks(4096)
         .map(|c| -> Result<Vec<f64>, Cancelled> {
             progress.check()?;
-            let v = c.iter().map(|&p| index.kth_distance_m(p, k + 1).unwrap_or(f64::INFINITY)).collect();
+            let v = c.iter().map(kth).collect();
             progress.add(c.len() as u64);
             Ok(v)
         })
         .collect::<Result<Vec<Vec<f64>>, Cancelled>>()?
         .concat();
     d.par_sort_unstable_by(f64::total_cmp);
-    let max = d[n - 1];
-    let p99 = d[((n as f64 * 0.99).ceil() as usize).clamp(1, n) - 1];
+    Ok((d, 0))
+}
+
+fn suggest_band_with(
+    points: &[Xyz],
+    progress: &Progress,
+    two_phase_from: usize,
+) -> Result<BandSuggestion, HotspotError> {
+    let k = SUGGEST_NEIGHBOURS;
+    let n = points.len();
+    if n <= k {
+        return Err(HotspotError::TooFewForBand(n));
+    }
+    let (tail, below) = kth_distance_tail(points, k, progress, two_phase_from)?;
+    let max = tail[tail.len() - 1];
+    let p99 = tail[((n as f64 * 0.99).ceil() as usize).clamp(1, n) - 1 - below];
     let (band_m, note) = if max <= 2.0 * p99 {
         let b = round_up_2sig(max).max(1.0);
         (
@@ -750,8 +804,7 @@ pub fn suggest_band(points: &[Xyz], progress: &Progress) -> Result<BandSuggestio
         let b = round_up_2sig(p99).max(1.0);
         (b, String::new())
     };
-    let fewer_than_8 = d.partition_point(|&x| x <= band_m);
-    let fewer_than_8 = n - fewer_than_8;
+    let fewer_than_8 = tail.len() - tail.partition_point(|&x| x <= band_m);
     let note = if note.is_empty() {
         format!(
             "band {} m suggested: the 99th percentile of the distance from each household to its 8th-nearest \
@@ -906,5 +959,36 @@ mod tests {
         assert_eq!(s.fewer_than_8, 1);
         assert!(s.note.contains("99th percentile") && s.note.contains("1 remote households"), "{}", s.note);
         assert_eq!(suggest_band(&pts[..8], &Progress::new()), Err(HotspotError::TooFewForBand(8)));
+    }
+
+    #[test]
+    fn two_phase_band_suggestion_equals_the_full_search() {
+        // Dense towns, a sparse countryside and a few remote households; with and without
+        // the remote ones (the capped rule and the plain one).
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut pts: Vec<Xyz> = Vec::new();
+        for i in 0..6000 {
+            let (lon, lat, span) =
+                if i % 5 == 0 { (-77.0, -12.0, 0.2) } else { (-77.0 + (i % 3) as f64 * 0.05, -12.0, 0.01) };
+            pts.push(xyz_from_lonlat(lon + (rnd() - 0.5) * span, lat + (rnd() - 0.5) * span));
+        }
+        let pr = Progress::new();
+        let a = suggest_band_with(&pts, &pr, usize::MAX).unwrap();
+        let b = suggest_band_with(&pts, &pr, 0).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.fewer_than_8, 0, "{}", a.note);
+        for i in 0..5 {
+            pts.push(xyz_from_lonlat(-70.0 + i as f64, -15.0));
+        }
+        let a = suggest_band_with(&pts, &pr, usize::MAX).unwrap();
+        let b = suggest_band_with(&pts, &pr, 0).unwrap();
+        assert_eq!(a, b);
+        assert!(a.fewer_than_8 >= 5, "{}", a.note);
     }
 }
