@@ -8,6 +8,11 @@ Usage:
 
 --sites times only the build-sites case: needmap sites against spopt's MCLP (pip install
 spopt pulp pyproj pandas; PuLP ships CBC) on the same households and candidates.
+  python3 scripts/bench_peers.py --hotspots [--needmap ...] [--runs 3] [--data ...] [--band-m 120]
+
+--hotspots times only the hot-spot case: needmap's Gi* on 1M and 100k tiled households
+against esda's `G_Local(star=True)` with a libpysal `DistanceBand` (binary, UTM 18S metres)
+on the 100k file (pip install esda libpysal pandas pyproj), and compares their z-scores.
 
 Builds nothing: build first with
   cargo build --release --no-default-features
@@ -207,10 +212,87 @@ def sites_bench(a, nm):
         print("| " + " | ".join(r) + " |")
 
 
+def esda_peer(csv, band_m, value, z_out):
+    """One timed esda run (in this process; called as a subprocess so its RSS is its own).
+    `seconds` = building the DistanceBand weights + G_Local, the work a user's script does.
+    permutations=0: the analytical (normal) z only, as needmap computes; esda's default
+    999 conditional permutations would add their own cost."""
+    import numpy as np
+    import pandas as pd
+    from pyproj import Transformer
+    from libpysal.weights import DistanceBand
+    from esda.getisord import G_Local
+    df = pd.read_csv(csv, usecols=["id", "lat", "lon", value])
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:32718", always_xy=True).transform(
+        df["lon"].to_numpy(), df["lat"].to_numpy())
+    t0 = time.perf_counter()
+    w = DistanceBand(np.c_[x, y], threshold=band_m, binary=True, silence_warnings=True)
+    t1 = time.perf_counter()
+    g = G_Local(df[value].to_numpy(dtype=float), w, transform="B", star=True, permutations=0)
+    t2 = time.perf_counter()
+    pd.DataFrame({"id": df["id"], "z": g.Zs}).to_csv(z_out, index=False)
+    print(json.dumps({"seconds": t2 - t0, "weights_s": t1 - t0, "g_local_s": t2 - t1, "n": len(df)}))
+
+
+def compare_z(esda_csv, needmap_csv):
+    """Agreement of two z-score files on the households both tested."""
+    import numpy as np
+    import pandas as pd
+    a = pd.read_csv(esda_csv)
+    b = pd.read_csv(needmap_csv, usecols=["id", "z", "bin"])
+    m = a.merge(b, on="id", suffixes=("_esda", "_needmap")).dropna()
+    za, zb = m["z_esda"].to_numpy(), m["z_needmap"].to_numpy()
+    bins = lambda z: np.sign(z) * ((np.abs(z) >= 1.645).astype(int) + (np.abs(z) >= 1.960) + (np.abs(z) >= 2.576))
+    return (f"{len(m):,} households tested by both: Pearson r of z {np.corrcoef(za, zb)[0, 1]:.6f}, "
+            f"median |dz| {np.median(np.abs(za - zb)):.2e}, max |dz| {np.abs(za - zb).max():.3f}, "
+            f"same confidence bin {100 * np.mean(bins(za) == m['bin'].to_numpy()):.2f} %")
+
+
+def hotspots_bench(a, nm):
+    out = lambda name: os.path.join(a.data, name)
+    band = f"{a.band_m:g}"
+    small = gen(100_000, "tiled", out("h100k_tiled.csv"))
+    big = gen(1_000_000, "tiled", out("h1m_tiled.csv"))
+    value = "people_per_room"
+    rows = []
+    runs = []
+    for _ in range(a.runs):
+        _, rss, o, _ = run_rss([sys.executable, os.path.abspath(__file__), "--esda-peer", small, band, value,
+                                out("esda_z.csv")])
+        runs.append((json.loads(o.strip().splitlines()[-1]), rss))
+    es = statistics.median(r[0]["seconds"] for r in runs)
+    es_w = statistics.median(r[0]["weights_s"] for r in runs)
+    es_g = statistics.median(r[0]["g_local_s"] for r in runs)
+    es_rss = max(r[1] for r in runs)
+    for label, f in (("100k tiled", small), ("1M tiled", big)):
+        name = "nm_hot_" + label.split()[0] + ".csv"
+        s, rss, last = median_runs([nm, "hotspots", f, "--value", value, "--band-m", band, "--out", out(name),
+                                    "--force"], a.runs)
+        one = run_rss([nm, "hotspots", f, "--value", value, "--band-m", band, "--threads", "1",
+                       "--out", out("1t_" + name), "--force"])
+        same = open(out(name), "rb").read() == open(out("1t_" + name), "rb").read()
+        summary = last[3].strip().splitlines()[-1].replace("needmap: ", "")
+        peer_cells = (f"{es:.2f} (weights {es_w:.2f} + G_Local {es_g:.2f})", f"{es_rss:.0f}",
+                      f"{es / s:.1f}x") if label == "100k tiled" else ("not run", "", "")
+        rows.append((label, f"Gi* band {band} m, `{value}`", peer_cells[0], peer_cells[1], f"{s:.2f}",
+                     f"{rss:.0f}", peer_cells[2], f"{summary}; 1 thread same bytes: {same}"))
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs; date {time.strftime('%Y-%m-%d')}; "
+          f"runs per figure: {a.runs} (median time, max RSS)")
+    print("esda vs needmap z on 100k: " + compare_z(out("esda_z.csv"), out("nm_hot_100k.csv")))
+    print()
+    print("| N, layout | task | esda s (weights + call) | esda peak MB | needmap s (whole process) | needmap peak MB | speed-up | needmap result |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--spopt-peer":
         households, candidates, weight, radius, p = sys.argv[2:7]
         return spopt_peer(households, candidates, weight, float(radius), int(p))
+    if len(sys.argv) == 6 and sys.argv[1] == "--esda-peer":
+        esda_peer(sys.argv[2], float(sys.argv[3]), sys.argv[4], sys.argv[5])
+        return
     ap = argparse.ArgumentParser()
     ap.add_argument("--needmap", default=os.path.join(HERE, "..", "target", "release", "needmap"))
     ap.add_argument("--runs", type=int, default=3)
@@ -219,11 +301,18 @@ def main():
     ap.add_argument("--sites", action="store_true", help="only the build-sites case, against spopt")
     ap.add_argument("--sites-sizes", type=lambda v: [int(x) for x in v.split(",")],
                     default=[20_000, 50_000, 100_000])
+    ap.add_argument("--hotspots", action="store_true", help="only the hot-spot case, against esda")
+    ap.add_argument("--band-m", type=float, default=120.0, help="hot-spot band (120 m: ~100 neighbours)")
     a = ap.parse_args()
     os.makedirs(a.data, exist_ok=True)
     nm = os.path.abspath(a.needmap)
     if a.sites:
         return sites_bench(a, nm)
+    os.makedirs(a.data, exist_ok=True)
+    nm = os.path.abspath(a.needmap)
+    if a.hotspots:
+        hotspots_bench(a, nm)
+        return
     tiled = gen(1_000_000, "tiled", os.path.join(a.data, "h1m_tiled.csv"))
     city = gen(1_000_000, "city", os.path.join(a.data, "h1m_city.csv"))
     out = lambda name: os.path.join(a.data, name)

@@ -7,6 +7,8 @@
 //!
 //! [`import_stage`] → [`need_stage`] → [`cluster_stage`] → [`zones_stage`]
 //!
+//! and, when the analysis has a `[hotspots]` section, [`hotspots_stage`] after the need stage.
+//!
 //! [`run`] chains them and returns the [`Outcome`], including the *resolved* analysis: the
 //! need indicators and DBSCAN parameters that were chosen automatically are written out,
 //! so running again with it reproduces the same outputs byte for byte.
@@ -20,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::cluster::dbscan::{self, DbscanParams};
 use crate::cluster::{self, Method};
 use crate::data::{self, Households, ImportError, ImportOptions, ImportReport, Keep};
+use crate::hotspots::{self, HotspotError, HotspotParams, HotspotResult};
 use crate::index;
 use crate::need::{self, NeedError, NeedParams, NeedScore, Selection};
 use crate::progress::{Cancelled, Progress};
@@ -39,6 +42,9 @@ pub struct Analysis {
     /// Build sites (optional): where P new sites cover the most weight.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sites: Option<SitesParams>,
+    /// Gi* hot spots; absent = not run (and not written, so older files stay as they were).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hotspots: Option<HotspotParams>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -148,6 +154,9 @@ pub enum RunError {
     Cluster(String),
     #[error("{0}")]
     Sites(String),
+    /// Names the file (and column): `s.csv: hot spots on column "income": …`.
+    #[error("{0}")]
+    Hotspots(String),
     #[error("cancelled")]
     Cancelled,
 }
@@ -556,6 +565,61 @@ pub fn sites_stage(
     Ok(SitesResult { params: resolved, candidates, existing, solution, notes })
 }
 
+/// The value hot spots are computed on, per household (NaN where a household has none):
+/// the need score (`need`, given by the caller) or a numeric column. Errors name the file
+/// and the column.
+pub fn hotspot_values(imp: &Imported, need: Option<&[f64]>, value: &str) -> Result<Vec<f64>, RunError> {
+    let path = imp.households.path.display();
+    if value == hotspots::NEED {
+        return need
+            .map(<[f64]>::to_vec)
+            .ok_or_else(|| RunError::Hotspots(format!("{path}: hot spots on the need score: no need score computed")));
+    }
+    let h = &imp.households;
+    let col = h.column(value).ok_or_else(|| {
+        RunError::Hotspots(format!(
+            "{path}: hot spots: column {value:?} is not in the file; `needmap inspect {path}` lists its columns \
+             (or use --value need)"
+        ))
+    })?;
+    let kind = match h.columns[col].kind {
+        data::ColumnKind::Number => None,
+        data::ColumnKind::Bool => Some("yes/no values"),
+        data::ColumnKind::Category => Some("categories"),
+        data::ColumnKind::Text => Some("text"),
+        data::ColumnKind::Empty => Some("no values at all"),
+    };
+    if let Some(kind) = kind {
+        return Err(RunError::Hotspots(format!(
+            "{path}: hot spots: column {:?} is not numeric (it holds {kind}); choose a numeric column or --value need",
+            h.columns[col].name
+        )));
+    }
+    Ok(h.numbers(col).into_iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+}
+
+/// Gi* hot spots of the value `params` names (see [`hotspots`]), errors naming the file and
+/// the value. `need` is the need score, when `params.value` is `need`.
+pub fn hotspots_stage(
+    imp: &Imported,
+    need: Option<&[f64]>,
+    params: &HotspotParams,
+    progress: &Progress,
+) -> Result<HotspotResult, RunError> {
+    let values = hotspot_values(imp, need, &params.value)?;
+    hotspots::hotspots(&imp.xyz, &values, params, progress).map_err(|e| match e {
+        HotspotError::Cancelled => RunError::Cancelled,
+        e => {
+            let on = if params.value == hotspots::NEED {
+                "the need score".to_string()
+            } else {
+                format!("column {:?}", params.value)
+            };
+            RunError::Hotspots(format!("{}: hot spots on {on}: {e}", imp.households.path.display()))
+        }
+    })
+}
+
 /// Everything a run produced.
 ///
 /// Stage results are shared (`Arc`) so the app can keep them for its map while exporting.
@@ -566,6 +630,8 @@ pub struct Outcome {
     pub zones: Arc<ZonesResult>,
     /// Build sites, when the analysis asks for them.
     pub sites: Option<Arc<SitesResult>>,
+    /// Gi* hot spots, when the analysis has a `[hotspots]` section.
+    pub hotspots: Option<Arc<HotspotResult>>,
     /// The analysis with every automatic choice written out.
     pub resolved: Analysis,
     /// (stage, milliseconds).
@@ -584,6 +650,14 @@ pub fn run(analysis: &Analysis, input: &Path, progress: &Progress) -> Result<Out
     lap("import", &mut t);
     let scored = need_stage(&imported, &analysis.need, &analysis.selection)?;
     lap("need", &mut t);
+    let hot = match &analysis.hotspots {
+        Some(params) => {
+            let r = hotspots_stage(&imported, Some(&scored.need.score), params, progress)?;
+            lap("hotspots", &mut t);
+            Some(r)
+        }
+        None => None,
+    };
     let clustered = cluster_stage(&imported, &scored, &analysis.cluster, progress)?;
     lap("cluster", &mut t);
     let zones = zones_stage(&imported, &scored, &clustered, &analysis.zones, progress)?;
@@ -602,12 +676,16 @@ pub fn run(analysis: &Analysis, input: &Path, progress: &Progress) -> Result<Out
     resolved.need = scored.resolved.clone();
     resolved.cluster = clustered.resolved.clone();
     resolved.sites = sites.as_ref().map(|s| s.params.clone());
+    if let (Some(params), Some(r)) = (&mut resolved.hotspots, &hot) {
+        params.band_m = Some(r.band_m);
+    }
     Ok(Outcome {
         imported: Arc::new(imported),
         scored: Arc::new(scored),
         clustered: Arc::new(clustered),
         zones: Arc::new(zones),
         sites,
+        hotspots: hot.map(Arc::new),
         resolved,
         timings_ms: timings,
     })

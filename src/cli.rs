@@ -129,6 +129,41 @@ pub enum Command {
         #[command(flatten)]
         cluster: ClusterArgs,
     },
+    /// Hot spots: Getis-Ord Gi* of a value over a distance band, with Benjamini–Hochberg
+    /// false-discovery classes. Writes CSV `row,id,z,p,hot,neighbours,bin` (row = record
+    /// number in the input; hot 1 = hot spot, -1 = cold spot, 0 = not significant or not
+    /// tested; neighbours = households within the band, itself included; bin = ArcGIS's
+    /// uncorrected 90/95/99 % confidence bin, -3 to 3). Rejected rows are absent.
+    Hotspots {
+        /// A CSV/TSV, XLSX or GeoJSON file of households.
+        input: PathBuf,
+        /// The value: `need` (the need score, with the analysis' need settings, by default
+        /// every recognised indicator) or a numeric column [default: need].
+        #[arg(long, value_name = "need|COLUMN")]
+        value: Option<String>,
+        /// Distance band in metres on the ground (default: suggested, the smallest at which
+        /// every household has 8 neighbours; the rule is printed).
+        #[arg(long, value_name = "METRES", allow_negative_numbers = true)]
+        band_m: Option<f64>,
+        /// False discovery rate q of the Benjamini–Hochberg correction [default: 0.05].
+        #[arg(long, value_name = "Q", allow_negative_numbers = true)]
+        fdr: Option<f64>,
+        /// Settings from an analysis file: its [hotspots] section, its need settings and its
+        /// input options. Flags given here override it.
+        #[arg(long, value_name = "A.toml")]
+        analysis: Option<PathBuf>,
+        /// The hot-spots file to write.
+        #[arg(long, value_name = "HOT.csv")]
+        out: PathBuf,
+        /// Replace the output file if it exists.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        import: ImportArgs,
+        /// Number of worker threads (default: all cores). Results do not depend on it.
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
+    },
     /// Show what needmap sees in a survey file: format, coordinate columns, column types,
     /// counts, rejected and flagged rows. Writes nothing.
     Inspect {
@@ -351,6 +386,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             with_threads(cluster.threads, || sites_only(&input, &out, &a, &p, force))
         }
+        Some(Command::Hotspots { input, value, band_m, fdr, analysis, out, force, import, threads }) => {
+            let mut a = match &analysis {
+                Some(p) => Analysis::load(p)?,
+                None => Analysis::default(),
+            };
+            import.apply(&mut a.input.options);
+            let mut params = a.hotspots.take().unwrap_or_default();
+            if let Some(v) = value {
+                params.value = v;
+            }
+            if band_m.is_some() {
+                params.band_m = band_m;
+            }
+            if let Some(q) = fdr {
+                params.fdr = q;
+            }
+            a.hotspots = Some(params);
+            with_threads(threads, || hotspots_only(&input, &out, &a, force))
+        }
         Some(Command::Cluster { input, out, force, import, cluster }) => {
             let mut a = Analysis::default();
             import.apply(&mut a.input.options);
@@ -401,6 +455,12 @@ fn run_pipeline(input: &std::path::Path, out: &std::path::Path, a: &Analysis, fo
     );
     if let Some(s) = &outcome.clustered.suggestion {
         eprintln!("needmap: {}", s.note);
+    }
+    if let Some(h) = &outcome.hotspots {
+        if a.hotspots.as_ref().is_some_and(|p| p.band_m.is_none()) {
+            eprintln!("needmap: {}", h.band_note);
+        }
+        eprintln!("needmap: hot spots: {}", h.summary());
     }
     Ok(())
 }
@@ -551,6 +611,49 @@ fn sites_only(
         sol.upper_bound,
         out.display()
     );
+    Ok(())
+}
+
+fn hotspots_only(input: &std::path::Path, out: &std::path::Path, a: &Analysis, force: bool) -> anyhow::Result<()> {
+    let params = a.hotspots.clone().unwrap_or_default();
+    // Bad settings fail before the file is read.
+    let bad = match (params.band_m, params.fdr) {
+        (Some(b), _) if !(b > 0.0 && b.is_finite()) => Some(crate::hotspots::HotspotError::BadBand(b)),
+        (_, q) if !(q > 0.0 && q < 1.0) => Some(crate::hotspots::HotspotError::BadFdr(q)),
+        _ => None,
+    };
+    if let Some(e) = bad {
+        anyhow::bail!("{}: hot spots: {e}", input.display());
+    }
+    atomic::check_target(out, Some(input), force)?;
+    let progress = Progress::new();
+    let timer = Timer::new();
+    let by_need = params.value == crate::hotspots::NEED;
+    // A column needs only that column; the need score may need any.
+    let keep = if by_need { Keep::All } else { Keep::Only(vec![params.value.clone()]) };
+    let imported = analysis::import_stage(input, &a.input, &keep, &progress)?;
+    timer.lap("import");
+    let need = if by_need {
+        let scored = analysis::need_stage(&imported, &a.need, &a.selection)?;
+        timer.lap("need");
+        Some(scored.need.score)
+    } else {
+        None
+    };
+    let hot = analysis::hotspots_stage(&imported, need.as_deref(), &params, &progress)?;
+    timer.lap("hotspots");
+    atomic::write_file(out, Some(input), force, |w| export::csv::hotspots_csv(w, &imported.households, &hot))?;
+    timer.lap("write");
+    for r in &imported.report.rejects {
+        eprintln!("needmap: rejected: {}", r.located(input));
+    }
+    if params.band_m.is_none() {
+        eprintln!("needmap: {}", hot.band_note);
+    }
+    for n in &hot.notes {
+        eprintln!("needmap: note: {n}");
+    }
+    eprintln!("needmap: {} households, {} → {}", hot.counts.households, hot.summary(), out.display());
     Ok(())
 }
 

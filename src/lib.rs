@@ -3,8 +3,9 @@
 //! The pipeline, one module per stage:
 //! `data` (import, validate) → `sphere` (great-circle metres) → `index` (R-tree) → `need`
 //! (need index, critical selection) → `cluster` (DBSCAN, HDBSCAN, k-means) → `zones`
-//! (hulls, figures, ranking). Every long stage takes a [`progress::Progress`] handle for
-//! progress and cancel, shared by the CLI and the app.
+//! (hulls, figures, ranking); beside them `hotspots` (Getis-Ord Gi* with a false-discovery
+//! guard). Every long stage takes a [`progress::Progress`] handle for progress and cancel,
+//! shared by the CLI and the app.
 pub mod analysis;
 #[cfg(feature = "gui")]
 pub mod app;
@@ -12,6 +13,7 @@ pub mod cli;
 pub mod cluster;
 pub mod data;
 pub mod export;
+pub mod hotspots;
 pub mod index;
 pub mod need;
 pub mod plane;

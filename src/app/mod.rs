@@ -270,6 +270,7 @@ impl NeedmapApp {
             clustered,
             zones,
             sites: self.state.sites.clone(),
+            hotspots: None,
             resolved: self.resolved_analysis(),
             timings_ms: Vec::new(),
         };

@@ -1,11 +1,14 @@
 //! `households.csv` (every accepted input column unchanged, plus `need`, `critical`,
-//! `cluster`, `zone`) and `zones.csv` (one row per zone, in rank order).
+//! `cluster`, `zone`, and `gi_z`, `hot` when hot spots ran), `zones.csv` (one row per zone, in
+//! rank order) and the hot-spots table (`hotspots.csv`, also `needmap hotspots --out`).
 
 use std::io;
 use std::path::Path;
 
 use super::geojson::zone_properties;
 use crate::analysis::{Outcome, SitesResult};
+use crate::data::Households;
+use crate::hotspots::HotspotResult;
 use crate::zones::Zone;
 
 pub fn households_csv(path: &Path, o: &Outcome) -> io::Result<()> {
@@ -13,6 +16,10 @@ pub fn households_csv(path: &Path, o: &Outcome) -> io::Result<()> {
     let mut w = csv::WriterBuilder::new().from_path(path)?;
     let mut header: Vec<&str> = h.columns.iter().map(|c| c.name.as_str()).collect();
     header.extend(["need", "critical", "cluster", "zone"]);
+    let hot = o.hotspots.as_deref();
+    if hot.is_some() {
+        header.extend(["gi_z", "hot"]);
+    }
     let site_of = o.sites.as_ref().map(|s| &s.solution.site_of);
     if site_of.is_some() {
         header.push("site");
@@ -28,6 +35,10 @@ pub fn households_csv(path: &Path, o: &Outcome) -> io::Result<()> {
         rec.push(if o.clustered.candidates[i] { o.clustered.labels[i].to_string() } else { String::new() });
         let z = o.zones.zone_of[i];
         rec.push(if z >= 0 { z.to_string() } else { String::new() });
+        if let Some(r) = hot {
+            rec.push(r.z[i].map_or(String::new(), fmt_z));
+            rec.push(r.hot[i].to_string());
+        }
         if let Some(so) = site_of {
             rec.push(if so[i] >= 0 { (so[i] + 1).to_string() } else { String::new() });
         }
@@ -105,4 +116,48 @@ pub fn sites_csv(w: impl io::Write, s: &SitesResult) -> io::Result<()> {
         ])?;
     }
     w.flush()
+}
+
+/// Gi* z-score as written in CSV: six decimals.
+pub fn fmt_z(z: f64) -> String {
+    format!("{z:.6}")
+}
+
+/// p-value as written in CSV: six decimals from 0.001 up, else four significant figures in
+/// scientific notation (`1.234e-7`), so small p-values keep their digits.
+pub fn fmt_p(p: f64) -> String {
+    if p >= 1e-3 { format!("{p:.6}") } else { format!("{p:.3e}") }
+}
+
+/// The hot-spots table, one row per household in input order:
+/// `row,id,z,p,hot,neighbours,bin` (`row` the 1-based record number in the input, `id` the
+/// id column's text; `z` and `p` empty for households not tested, `neighbours` 0 for those
+/// without a value). Rows are formatted in parallel, then written in order.
+pub fn hotspots_csv(w: &mut impl io::Write, h: &Households, r: &HotspotResult) -> io::Result<()> {
+    use rayon::prelude::*;
+    use std::io::Write as _;
+    w.write_all(b"row,id,z,p,hot,neighbours,bin\n")?;
+    const ROWS: usize = 1 << 15;
+    let blocks: Vec<Vec<u8>> = (0..h.len().div_ceil(ROWS))
+        .into_par_iter()
+        .map(|b| {
+            let mut out = Vec::with_capacity(ROWS * 48);
+            for i in b * ROWS..((b + 1) * ROWS).min(h.len()) {
+                let id = h.id(i);
+                let id = if id.contains([',', '"', '\n', '\r']) {
+                    format!("\"{}\"", id.replace('"', "\"\""))
+                } else {
+                    id.to_string()
+                };
+                let z = r.z[i].map_or(String::new(), fmt_z);
+                let p = r.p[i].map_or(String::new(), fmt_p);
+                let _ = writeln!(out, "{},{id},{z},{p},{},{},{}", h.row[i], r.hot[i], r.neighbours[i], r.bin[i]);
+            }
+            out
+        })
+        .collect();
+    for b in &blocks {
+        w.write_all(b)?;
+    }
+    Ok(())
 }

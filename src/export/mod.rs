@@ -1,6 +1,7 @@
 //! Outputs of a run, the same from the CLI (`needmap run`) and the app's Export panel:
-//! `zones.geojson`, `households.csv`, `zones.csv`, `report.json` and `analysis.toml`, written
-//! together into a directory that appears only when all of them are complete.
+//! `zones.geojson`, `households.csv`, `zones.csv`, `report.json` and `analysis.toml` (and
+//! `hotspots.csv` when hot spots ran), written together into a directory that appears only
+//! when all of them are complete.
 
 pub mod atomic;
 pub mod csv;
@@ -55,6 +56,14 @@ pub fn write_run(outcome: &Outcome, input: &Path, out_dir: &Path, force: bool) -
             .map_err(io("zones.geojson"))?;
         csv::households_csv(&dir.join("households.csv"), outcome).map_err(io("households.csv"))?;
         csv::zones_csv(&dir.join("zones.csv"), &outcome.zones.zones).map_err(io("zones.csv"))?;
+        if let Some(hot) = &outcome.hotspots {
+            let write = || -> std::io::Result<()> {
+                let mut w = std::io::BufWriter::new(std::fs::File::create(dir.join("hotspots.csv"))?);
+                csv::hotspots_csv(&mut w, &outcome.imported.households, hot)?;
+                std::io::Write::flush(&mut w)
+            };
+            write().map_err(io("hotspots.csv"))?;
+        }
         let report = serde_json::to_string_pretty(&report_json(outcome)).unwrap_or_default() + "\n";
         std::fs::write(dir.join("report.json"), report).map_err(io("report.json"))?;
         std::fs::write(dir.join("analysis.toml"), outcome.resolved.to_toml()).map_err(io("analysis.toml"))?;
@@ -105,6 +114,9 @@ pub fn report_json(o: &Outcome) -> Value {
     });
     // Optional stages, then the timings last.
     if let Some(map) = report.as_object_mut() {
+        if let Some(h) = &o.hotspots {
+            map.insert("hotspots".into(), hotspots_json(h, o.resolved.hotspots.as_ref().map(|p| p.value.as_str())));
+        }
         if let Some(s) = &o.sites {
             map.insert("sites".into(), sites_json(s));
         }
@@ -112,4 +124,20 @@ pub fn report_json(o: &Outcome) -> Value {
         map.insert("timings_ms".into(), Value::Object(timings.collect()));
     }
     report
+}
+
+/// The `hotspots` section of report.json: settings, the band rule, counts and notes.
+pub fn hotspots_json(h: &crate::hotspots::HotspotResult, value: Option<&str>) -> Value {
+    json!({
+        "method": "Getis-Ord Gi*, binary great-circle band including the household itself",
+        "value": value,
+        "band_m": h.band_m,
+        "band_rule": h.band_note,
+        "fdr": h.fdr,
+        "correction": "Benjamini-Hochberg over the households tested",
+        "p_cutoff": h.p_cutoff,
+        "bins": "ArcGIS Gi_Bin, uncorrected: ±3/±2/±1 at |z| ≥ 2.576/1.960/1.645",
+        "counts": h.counts,
+        "notes": h.notes,
+    })
 }
