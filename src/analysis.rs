@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::audit::{self, AuditError, AuditInputs, AuditParams, AuditResult};
 use crate::cluster::dbscan::{self, DbscanParams};
 use crate::cluster::{self, Method};
 use crate::data::{self, Households, ImportError, ImportOptions, ImportReport, Keep};
@@ -35,6 +36,9 @@ pub struct Analysis {
     pub selection: Selection,
     pub cluster: ClusterConfig,
     pub zones: ZoneParams,
+    /// The bias audit, run after the zones when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditParams>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -144,6 +148,18 @@ pub enum RunError {
     Cluster(String),
     #[error("cancelled")]
     Cancelled,
+    /// Not `#[from]`, as for `Need`.
+    #[error("{0}")]
+    Audit(AuditError),
+}
+
+impl From<AuditError> for RunError {
+    fn from(e: AuditError) -> Self {
+        match e {
+            AuditError::Cancelled => RunError::Cancelled,
+            e => RunError::Audit(e),
+        }
+    }
 }
 
 impl From<NeedError> for RunError {
@@ -349,6 +365,8 @@ pub struct Outcome {
     pub scored: Arc<Scored>,
     pub clustered: Arc<Clustered>,
     pub zones: Arc<ZonesResult>,
+    /// The bias audit, when the analysis has an `[audit]` section.
+    pub audit: Option<Arc<AuditResult>>,
     /// The analysis with every automatic choice written out.
     pub resolved: Analysis,
     /// (stage, milliseconds).
@@ -371,6 +389,23 @@ pub fn run(analysis: &Analysis, input: &Path, progress: &Progress) -> Result<Out
     lap("cluster", &mut t);
     let zones = zones_stage(&imported, &scored, &clustered, &analysis.zones, progress)?;
     lap("zones", &mut t);
+    let audit = match &analysis.audit {
+        Some(p) => {
+            let inputs = AuditInputs {
+                households: &imported.households,
+                need: &scored.resolved,
+                selection: &analysis.selection,
+                critical: &scored.critical,
+                zones: &zones,
+                priority: analysis.zones.priority,
+                covered: None,
+            };
+            let a = audit::audit(&inputs, p, progress)?;
+            lap("audit", &mut t);
+            Some(Arc::new(a))
+        }
+        None => None,
+    };
     let mut resolved = analysis.clone();
     resolved.input.path = Some(input.to_path_buf());
     resolved.input.people_column = imported.people_column.clone();
@@ -381,6 +416,7 @@ pub fn run(analysis: &Analysis, input: &Path, progress: &Progress) -> Result<Out
         scored: Arc::new(scored),
         clustered: Arc::new(clustered),
         zones: Arc::new(zones),
+        audit,
         resolved,
         timings_ms: timings,
     })

@@ -228,8 +228,15 @@ impl NeedmapApp {
             self.state.notice = Some(Notice::Error(s.t("notice.wait_for_run").into()));
             return;
         }
-        let outcome =
-            Outcome { imported, scored, clustered, zones, resolved: self.resolved_analysis(), timings_ms: Vec::new() };
+        let outcome = Outcome {
+            imported,
+            scored,
+            clustered,
+            zones,
+            audit: None,
+            resolved: self.resolved_analysis(),
+            timings_ms: Vec::new(),
+        };
         self.state.prefs.last_export_dir = dir.parent().map(Path::to_path_buf);
         self.worker.export(outcome, input, dir, false);
     }

@@ -1,5 +1,6 @@
 //! `households.csv` (every accepted input column unchanged, plus `need`, `critical`,
-//! `cluster`, `zone`) and `zones.csv` (one row per zone, in rank order).
+//! `cluster`, `zone`, and `p_critical` when the audit ran) and `zones.csv` (one row per zone,
+//! in rank order).
 
 use std::io;
 use std::path::Path;
@@ -13,6 +14,10 @@ pub fn households_csv(path: &Path, o: &Outcome) -> io::Result<()> {
     let mut w = csv::WriterBuilder::new().from_path(path)?;
     let mut header: Vec<&str> = h.columns.iter().map(|c| c.name.as_str()).collect();
     header.extend(["need", "critical", "cluster", "zone"]);
+    let audit = o.audit.as_deref();
+    if audit.is_some() {
+        header.push("p_critical");
+    }
     w.write_record(&header)?;
     let mut rec: Vec<String> = Vec::with_capacity(header.len());
     for i in 0..h.len() {
@@ -24,6 +29,10 @@ pub fn households_csv(path: &Path, o: &Outcome) -> io::Result<()> {
         rec.push(if o.clustered.candidates[i] { o.clustered.labels[i].to_string() } else { String::new() });
         let z = o.zones.zone_of[i];
         rec.push(if z >= 0 { z.to_string() } else { String::new() });
+        if let Some(a) = audit {
+            let p = a.p_critical[i];
+            rec.push(if p.is_finite() { format!("{p:.4}") } else { String::new() });
+        }
         w.write_record(&rec)?;
     }
     w.flush()

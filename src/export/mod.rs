@@ -1,8 +1,10 @@
 //! Outputs of a run, the same from the CLI (`needmap run`) and the app's Export panel:
-//! `zones.geojson`, `households.csv`, `zones.csv`, `report.json` and `analysis.toml`, written
-//! together into a directory that appears only when all of them are complete.
+//! `zones.geojson`, `households.csv`, `zones.csv`, `report.json` and `analysis.toml` (and the
+//! audit's files when the analysis has `[audit]`), written together into a directory that
+//! appears only when all of them are complete.
 
 pub mod atomic;
+pub mod audit;
 pub mod csv;
 pub mod geojson;
 
@@ -32,6 +34,9 @@ pub fn write_run(outcome: &Outcome, input: &Path, out_dir: &Path, force: bool) -
         let report = serde_json::to_string_pretty(&report_json(outcome)).unwrap_or_default() + "\n";
         std::fs::write(dir.join("report.json"), report).map_err(io("report.json"))?;
         std::fs::write(dir.join("analysis.toml"), outcome.resolved.to_toml()).map_err(io("analysis.toml"))?;
+        if let Some(a) = &outcome.audit {
+            audit::write_audit_files(dir, a)?;
+        }
         Ok(())
     })
 }
