@@ -326,3 +326,46 @@ fn run_with_an_audit_section_writes_the_audit_and_p_critical_and_reruns_byte_for
     assert!(!p.join("r3/audit.json").exists());
     assert!(!std::fs::read_to_string(p.join("r3/analysis.toml")).unwrap().contains("[audit]"));
 }
+
+// --- the shipped samples: what sample_data/README.md says the audit finds ------------------
+
+fn sample(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data").join(name)
+}
+
+fn audit_sample(name: &str, groups: &[&str], top_k: usize) -> Outcome {
+    let a = Analysis {
+        audit: Some(AuditParams {
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            top_k,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    analysis::run(&a, &sample(name), &Progress::new()).unwrap()
+}
+
+#[test]
+fn lima_audit_finds_quechua_speakers_concentrated_where_the_need_is_and_disability_spread_evenly() {
+    let o = audit_sample("lima_households.csv", &["mother_tongue", "disability", "head_female"], 10);
+    let a = o.audit.as_deref().unwrap();
+    let g = |c: &str, v: &str| a.groups.iter().find(|g| g.column == c && g.group == v).unwrap();
+    let q = g("mother_tongue", "Quechua");
+    assert_eq!(q.flag, "over_critical;over_top_zones");
+    assert!(q.ratio_top_zones.unwrap() > 1.4, "{q:?}");
+    for v in ["yes", "no"] {
+        assert_eq!(g("disability", v).flag, "", "{:?}", g("disability", v));
+        assert_eq!(g("head_female", v).flag, "", "{:?}", g("head_female", v));
+    }
+    assert!(a.zones[..10].iter().all(|z| z.p_top_k > 0.9), "{:?}", &a.zones[..10]);
+}
+
+#[test]
+fn kobo_audit_finds_spanish_speakers_under_represented_in_the_top_two_zones() {
+    let o = audit_sample("kobo_encuesta_sjl.csv", &["lengua_materna", "discapacidad"], 2);
+    let a = o.audit.as_deref().unwrap();
+    let g = |c: &str, v: &str| a.groups.iter().find(|g| g.column == c && g.group == v).unwrap();
+    assert_eq!(g("lengua_materna", "castellano").flag, "under_top_zones");
+    assert_eq!(g("lengua_materna", "quechua").flag, "over_top_zones");
+    assert_eq!(g("discapacidad", "si").flag, "");
+}
