@@ -369,3 +369,17 @@ fn kobo_audit_finds_spanish_speakers_under_represented_in_the_top_two_zones() {
     assert_eq!(g("lengua_materna", "quechua").flag, "over_top_zones");
     assert_eq!(g("discapacidad", "si").flag, "");
 }
+
+#[test]
+fn no_zones_and_no_critical_households_give_an_empty_audit_not_a_panic() {
+    let d = tempfile::tempdir().unwrap();
+    let mut a = analysis_for(0.5, 0.5, AuditParams { groups: vec!["grp".into()], draws: 7, ..Default::default() });
+    a.selection = Selection::Threshold { min_score: 2.0 };
+    let o = run(d.path(), &survey((1.0, 1.0), (0.5, 0.5)), &a);
+    let au = o.audit.as_deref().unwrap();
+    assert!(o.zones.zones.is_empty());
+    assert!(au.zones.is_empty() && au.flags.is_empty());
+    assert_eq!((au.critical, au.top_k, au.top_zone_households), (0, 0, 0));
+    assert!(au.groups.iter().all(|g| g.share_critical.is_none() && g.ratio_top_zones.is_none() && g.flag.is_empty()));
+    assert!(au.p_critical.iter().all(|&p| p == 0.0));
+}
