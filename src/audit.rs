@@ -11,9 +11,10 @@
 //!   `w` and whose standard deviation per weight is `sqrt(w_i (1 − w_i) / (c + 1))` (with the
 //!   default `c = 50` and eight equal weights, each weight varies by about ±37 % of itself).
 //!   Each draw recomputes every household's score, the critical households (the same
-//!   selection rule) and each zone's priority with the zone's households **fixed** (those of
-//!   [`ZonesResult::zone_of`]: the question is the zones' order, not their shape), then ranks
-//!   the zones again. Reported: per zone the probability of staying in the top K and its
+//!   selection rule) and each zone's priority with the zone's households **fixed** (those
+//!   inside its polygon, [`ZonesResult::inside`], which its figures count: the question is the
+//!   zones' order, not their shape), then ranks the zones again; at the chosen weights this
+//!   gives back the run's ranks exactly. Reported: per zone the probability of staying in the top K and its
 //!   5–95 % rank interval (nearest-rank quantiles over the draws); per household the
 //!   probability of being critical. Indicators with weight 0 stay at 0.
 //! - **Indicator influence.** Per indicator: the Pearson correlation of its transformed column
@@ -162,8 +163,8 @@ pub struct ZoneStability {
     pub zone: u32,
     /// The run's rank.
     pub rank: u32,
-    /// The rank at the chosen weights with the zone's households fixed (the draws' baseline;
-    /// differs from `rank` only where zones overlap).
+    /// The rank recomputed at the chosen weights the way the draws compute it (equal to
+    /// `rank`: a check that the draws start from the run's ranking).
     pub rank_fixed_members: u32,
     /// Share of draws in which the zone ranks ≤ K.
     pub p_top_k: f64,
@@ -380,20 +381,15 @@ fn columns(h: &Households, params: &NeedParams) -> Result<Columns, NeedError> {
 }
 
 /// What a draw needs about the zones.
-struct ZoneFrame {
-    /// Zone index (in the run's rank order) of each household, or `NONE`.
-    zone_idx: Vec<u32>,
-    /// Per zone: households (zone_of), those with a score, fixed priority value (for the
-    /// priorities that do not depend on need), households inside (tie-break), id.
-    members: Vec<usize>,
+struct ZoneFrame<'a> {
+    /// Per zone (in the run's rank order): the households inside it, those with a score,
+    /// fixed priority value (for the priorities that do not depend on need), id.
+    inside: &'a [Vec<u32>],
     scored: Vec<usize>,
     fixed: Vec<f64>,
-    tie_households: Vec<usize>,
     ids: Vec<u32>,
     priority: Priority,
 }
-
-const NONE: u32 = u32::MAX;
 
 /// Scores under `weights` into `score` (the same arithmetic as need.rs: Σ w·t / Σ w, clamped).
 fn scores_into(cols: &Columns, weights: &[f64], score: &mut [f64]) {
@@ -409,46 +405,42 @@ fn scores_into(cols: &Columns, weights: &[f64], score: &mut [f64]) {
     }
 }
 
-/// Ranks (1-based, per zone index) under a score and its critical households.
+/// Ranks (1-based, per zone index) under a score and its critical households: each zone's
+/// figure summed over the households inside it in the same order as zones.rs, so the chosen
+/// weights give back the run's ranks exactly.
 fn rank_zones(frame: &ZoneFrame, score: &[f64], critical: &[bool]) -> Vec<u32> {
     let z = frame.ids.len();
-    let mut total = vec![0.0; z];
-    let mut crit = vec![0usize; z];
-    for (i, &k) in frame.zone_idx.iter().enumerate() {
-        if k != NONE {
-            let k = k as usize;
-            if score[i].is_finite() {
-                total[k] += score[i];
-            }
-            crit[k] += critical[i] as usize;
-        }
-    }
     let value: Vec<f64> = (0..z)
-        .map(|k| match frame.priority {
-            Priority::TotalNeed => total[k],
-            Priority::MeanNeed => {
-                if frame.scored[k] > 0 {
-                    total[k] / frame.scored[k] as f64
-                } else {
-                    0.0
+        .map(|k| {
+            let inside = &frame.inside[k];
+            let total = || inside.iter().map(|&i| score[i as usize]).filter(|s| s.is_finite()).fold(0.0, |a, s| a + s);
+            let crit = || inside.iter().filter(|&&i| critical[i as usize]).count();
+            match frame.priority {
+                Priority::TotalNeed => total(),
+                Priority::MeanNeed => {
+                    if frame.scored[k] > 0 {
+                        total() / frame.scored[k] as f64
+                    } else {
+                        0.0
+                    }
                 }
-            }
-            Priority::CriticalHouseholds => crit[k] as f64,
-            Priority::CriticalShare => {
-                if frame.members[k] > 0 {
-                    crit[k] as f64 / frame.members[k] as f64
-                } else {
-                    0.0
+                Priority::CriticalHouseholds => crit() as f64,
+                Priority::CriticalShare => {
+                    if inside.is_empty() {
+                        0.0
+                    } else {
+                        crit() as f64 / inside.len() as f64
+                    }
                 }
+                Priority::People | Priority::Households | Priority::Density => frame.fixed[k],
             }
-            Priority::People | Priority::Households | Priority::Density => frame.fixed[k],
         })
         .collect();
     let mut order: Vec<usize> = (0..z).collect();
     order.sort_by(|&a, &b| {
         value[b]
             .total_cmp(&value[a])
-            .then(frame.tie_households[b].cmp(&frame.tie_households[a]))
+            .then(frame.inside[b].len().cmp(&frame.inside[a].len()))
             .then(frame.ids[a].cmp(&frame.ids[b]))
     });
     let mut rank = vec![0u32; z];
@@ -528,23 +520,16 @@ pub fn audit(inp: &AuditInputs, params: &AuditParams, progress: &Progress) -> Re
     // Zones, in the run's rank order.
     let zones = &inp.zones.zones;
     let z = zones.len();
-    let index_of: BTreeMap<i32, u32> = zones.iter().enumerate().map(|(k, zn)| (zn.id as i32, k as u32)).collect();
-    let zone_idx: Vec<u32> =
-        (0..n).map(|i| inp.zones.zone_of.get(i).and_then(|id| index_of.get(id)).copied().unwrap_or(NONE)).collect();
     let mut base_score = vec![0.0; n];
     scores_into(&cols, &cols.weights, &mut base_score);
-    let mut members = vec![0usize; z];
-    let mut scored = vec![0usize; z];
-    for i in 0..n {
-        if zone_idx[i] != NONE {
-            members[zone_idx[i] as usize] += 1;
-            scored[zone_idx[i] as usize] += base_score[i].is_finite() as usize;
-        }
-    }
     let frame = ZoneFrame {
-        zone_idx,
-        members,
-        scored,
+        inside: &inp.zones.inside,
+        scored: inp
+            .zones
+            .inside
+            .iter()
+            .map(|v| v.iter().filter(|&&i| base_score[i as usize].is_finite()).count())
+            .collect(),
         fixed: zones
             .iter()
             .map(|zn| match inp.priority {
@@ -554,7 +539,6 @@ pub fn audit(inp: &AuditInputs, params: &AuditParams, progress: &Progress) -> Re
                 _ => 0.0,
             })
             .collect(),
-        tie_households: zones.iter().map(|zn| zn.households).collect(),
         ids: zones.iter().map(|zn| zn.id).collect(),
         priority: inp.priority,
     };
@@ -672,8 +656,11 @@ pub fn audit(inp: &AuditInputs, params: &AuditParams, progress: &Progress) -> Re
     }
 
     // Groups.
-    let in_top: Vec<bool> =
-        frame.zone_idx.iter().map(|&k| k != NONE && zones[k as usize].rank as usize <= k_top).collect();
+    // Households whose zone (`zone_of`) has rank ≤ K.
+    let rank_of: BTreeMap<i32, u32> = zones.iter().map(|zn| (zn.id as i32, zn.rank)).collect();
+    let in_top: Vec<bool> = (0..n)
+        .map(|i| inp.zones.zone_of.get(i).and_then(|id| rank_of.get(id)).is_some_and(|&r| r as usize <= k_top))
+        .collect();
     let critical_n = inp.critical.iter().filter(|&&c| c).count();
     let top_n = in_top.iter().filter(|&&t| t).count();
     let covered_n = inp.covered.map(|c| c.iter().filter(|&&x| x).count());

@@ -358,6 +358,9 @@ fn lima_audit_finds_quechua_speakers_concentrated_where_the_need_is_and_disabili
         assert_eq!(g("head_female", v).flag, "", "{:?}", g("head_female", v));
     }
     assert!(a.zones[..10].iter().all(|z| z.p_top_k > 0.9), "{:?}", &a.zones[..10]);
+    // The draws start from the run's ranking: recomputed at the chosen weights, every rank is
+    // the run's own (zones overlap here and there; each counts the households inside it).
+    assert!(a.zones.iter().all(|z| z.rank_fixed_members == z.rank), "{:?}", a.zones);
 }
 
 #[test]
