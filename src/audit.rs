@@ -394,13 +394,8 @@ struct ZoneFrame<'a> {
 /// Scores under `weights` into `score` (the same arithmetic as need.rs: Σ w·t / Σ w, clamped).
 fn scores_into(cols: &Columns, weights: &[f64], score: &mut [f64]) {
     let total: f64 = weights.iter().sum();
-    let m = cols.m;
-    for (i, s) in score.iter_mut().enumerate() {
-        let row = &cols.x[i * m..(i + 1) * m];
-        let mut acc = 0.0;
-        for j in 0..m {
-            acc += weights[j] * row[j];
-        }
+    for (s, row) in score.iter_mut().zip(cols.x.chunks_exact(cols.m)) {
+        let acc = row.iter().zip(weights).fold(0.0, |a, (x, w)| a + w * x);
         *s = (acc / total).clamp(0.0, 1.0);
     }
 }
