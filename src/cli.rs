@@ -106,7 +106,7 @@ pub enum Command {
         /// Settings from an analysis file (its [audit] section too). Flags given here override it.
         #[arg(long, value_name = "A.toml")]
         analysis: Option<PathBuf>,
-        /// A column whose values form groups to check (e.g. head_sex); repeat for more.
+        /// A column whose values form groups to check (e.g. mother_tongue, head_female); repeat for more.
         #[arg(long = "group", value_name = "COLUMN")]
         groups: Vec<String>,
         /// Weight draws [default: 200].

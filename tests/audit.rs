@@ -259,10 +259,13 @@ fn audit_command_writes_its_three_files_and_prints_the_flags() {
         ),
         "{err}"
     );
-    // Same seed, same files.
-    ok(p, &[&args[..args.len() - 1], &["au2"]].concat());
+    // Same seed, same files, whatever the thread count.
+    ok(p, &[&args[..args.len() - 1], &["au2", "--threads", "1"]].concat());
+    ok(p, &[&args[..args.len() - 1], &["au3", "--threads", "2"]].concat());
     for f in ["audit.json", "groups.csv", "zones_stability.csv"] {
-        assert_eq!(std::fs::read(p.join("au").join(f)).unwrap(), std::fs::read(p.join("au2").join(f)).unwrap(), "{f}");
+        let want = std::fs::read(p.join("au").join(f)).unwrap();
+        assert_eq!(want, std::fs::read(p.join("au2").join(f)).unwrap(), "{f}");
+        assert_eq!(want, std::fs::read(p.join("au3").join(f)).unwrap(), "{f}");
     }
 }
 
