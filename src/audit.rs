@@ -16,10 +16,12 @@
 //!   zones' order, not their shape), then ranks the zones again; at the chosen weights this
 //!   gives back the run's ranks exactly. Reported: per zone the probability of staying in the top K and its
 //!   5–95 % rank interval (nearest-rank quantiles over the draws); per household the
-//!   probability of being critical. Indicators with weight 0 stay at 0.
+//!   probability of being critical. Indicators with weight 0 stay at 0. Said in plain words
+//!   ([`AuditResult::flags`]): the first zone when it stays first in fewer than 90 % of the
+//!   draws, and any top-K zone that stays in the top K in fewer than 80 %.
 //! - **Indicator influence.** Per indicator: the Pearson correlation of its transformed column
 //!   with the final score, and which zones enter or leave the top K when it is left out (the
-//!   other weights renormalised).
+//!   other weights renormalised); flagged when any zone enters or leaves.
 //! - **Group coverage.** For each group column (sex of the head of household, mother tongue,
 //!   disability, district…): each value's share among all households, among the critical ones,
 //!   inside the top-K zones (households whose zone has rank ≤ K) and, when sites are given,
