@@ -9,6 +9,10 @@
 //! - `puntos_hogares.geojson`: 2,000 household points along the river, and the river itself as
 //!   a LineString (which the importer reports and skips).
 //!
+//! The Lima and Kobo files end with group columns for the bias audit (mother tongue,
+//! disability), drawn from streams of their own so that adding them changed no other value;
+//! sample_data/README.md says what the audit should find.
+//!
 //! Deterministic: the same files, byte for byte, on every run.
 //!
 //! ```sh
@@ -348,7 +352,12 @@ fn write_lima(dir: &Path, r: &mut Rng) -> std::io::Result<()> {
         "head_female",
         "children_under5",
         "gps_accuracy_m",
+        "mother_tongue",
+        "disability",
     ])?;
+    // The group columns come from their own stream, appended last, so every other value
+    // (and every line) is the same as before they were added.
+    let mut g = Rng(GROUPS_SEED_LIMA);
     for (k, h) in hh.iter().enumerate() {
         let row = k + 1;
         let problem = LIMA_PROBLEMS.iter().find(|p| p.0 == row).map(|p| p.1);
@@ -388,9 +397,51 @@ fn write_lima(dir: &Path, r: &mut Rng) -> std::io::Result<()> {
             if h.head_female { "yes" } else { "no" }.to_string(),
             h.children_under5.to_string(),
             format!("{:.1}", h.accuracy_m),
+            mother_tongue(&mut g, h.area, false).to_string(),
+            if g.f() < DISABILITY_SHARE { "yes" } else { "no" }.to_string(),
         ])?;
     }
     w.flush()
+}
+
+/// Seeds of the group-column streams (mother tongue, disability), apart from the main ones.
+const GROUPS_SEED_LIMA: u64 = 0x6C69_6D61_6772_7570;
+const GROUPS_SEED_KOBO: u64 = 0x6B6F_626F_6772_7570;
+
+/// Households with a member with a disability: the same share everywhere, so the audit
+/// should find them neither left out nor over-represented.
+const DISABILITY_SHARE: f64 = 0.09;
+
+/// Mother tongue of the head of household. Quechua and Aymara speakers (Andean migrants and
+/// their families) live mostly in the hillside settlements, so they are over-represented
+/// among the critical households and in the top zones, and Spanish speakers under-represented
+/// there. `upper_hills`: the Kobo survey's two settlements highest up the hill (the north
+/// ones, settled most recently).
+fn mother_tongue(g: &mut Rng, area: Area, upper_hills: bool) -> &'static str {
+    match area {
+        Area::Informal if upper_hills => {
+            g.pick(&[("Spanish", 38.0), ("Quechua", 55.0), ("Aymara", 5.0), ("Ashaninka", 1.0), ("other", 1.0)])
+        }
+        Area::Informal => {
+            g.pick(&[("Spanish", 60.0), ("Quechua", 34.0), ("Aymara", 4.0), ("Ashaninka", 1.0), ("other", 1.0)])
+        }
+        Area::River => {
+            g.pick(&[("Spanish", 72.0), ("Quechua", 23.0), ("Aymara", 2.0), ("Ashaninka", 2.0), ("other", 1.0)])
+        }
+        Area::PeriUrban => g.pick(&[("Spanish", 85.0), ("Quechua", 12.0), ("Aymara", 1.5), ("other", 1.5)]),
+        Area::Formal => g.pick(&[("Spanish", 95.0), ("Quechua", 3.0), ("Aymara", 0.5), ("other", 1.5)]),
+    }
+}
+
+/// Kobo choice names of the mother tongues.
+fn lengua(v: &str) -> &'static str {
+    match v {
+        "Spanish" => "castellano",
+        "Quechua" => "quechua",
+        "Aymara" => "aimara",
+        "Ashaninka" => "ashaninka",
+        _ => "otra",
+    }
 }
 
 /// English values of the Lima generator → the Spanish codes a Kobo form would use.
@@ -419,7 +470,7 @@ fn es(v: &str) -> &'static str {
     }
 }
 
-const KOBO_HEADERS: [&str; 21] = [
+const KOBO_HEADERS: [&str; 23] = [
     "start",
     "end",
     "ubicacion",
@@ -441,6 +492,8 @@ const KOBO_HEADERS: [&str; 21] = [
     "_uuid",
     "_submission_time",
     "_index",
+    "lengua_materna",
+    "discapacidad",
 ];
 
 /// Rows of the Kobo survey: hillside settlements of San Juan de Lurigancho and their edges.
@@ -448,6 +501,7 @@ fn kobo_rows(r: &mut Rng) -> Vec<Vec<String>> {
     let centres =
         [(-77.000, -11.965, 380.0), (-76.985, -11.945, 320.0), (-76.995, -11.925, 300.0), (-77.012, -11.940, 250.0)];
     let mut rows = Vec::new();
+    let mut g = Rng(GROUPS_SEED_KOBO);
     for k in 0..1500 {
         let (area, lon, lat) = if k % 5 == 4 {
             (Area::PeriUrban, r.range(-77.03, -76.97), r.range(-11.98, -11.91))
@@ -492,6 +546,8 @@ fn kobo_rows(r: &mut Rng) -> Vec<Vec<String>> {
             uuid,
             end.replace(".000-05:00", ""),
             (k + 1).to_string(),
+            lengua(mother_tongue(&mut g, area, k % 5 != 4 && k % 4 >= 2)).to_string(),
+            if g.f() < DISABILITY_SHARE { "si" } else { "no" }.to_string(),
         ]);
     }
     rows

@@ -19,6 +19,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::audit::{self, AuditError, AuditInputs, AuditParams, AuditResult};
 use crate::cluster::dbscan::{self, DbscanParams};
 use crate::cluster::{self, Method};
 use crate::data::{self, Households, ImportError, ImportOptions, ImportReport, Keep};
@@ -45,6 +46,9 @@ pub struct Analysis {
     /// Gi* hot spots; absent = not run (and not written, so older files stay as they were).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hotspots: Option<HotspotParams>,
+    /// The bias audit, run after the zones when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditParams>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -159,6 +163,18 @@ pub enum RunError {
     Hotspots(String),
     #[error("cancelled")]
     Cancelled,
+    /// Not `#[from]`, as for `Need`.
+    #[error("{0}")]
+    Audit(AuditError),
+}
+
+impl From<AuditError> for RunError {
+    fn from(e: AuditError) -> Self {
+        match e {
+            AuditError::Cancelled => RunError::Cancelled,
+            e => RunError::Audit(e),
+        }
+    }
 }
 
 impl From<NeedError> for RunError {
@@ -632,6 +648,8 @@ pub struct Outcome {
     pub sites: Option<Arc<SitesResult>>,
     /// Gi* hot spots, when the analysis has a `[hotspots]` section.
     pub hotspots: Option<Arc<HotspotResult>>,
+    /// The bias audit, when the analysis has an `[audit]` section.
+    pub audit: Option<Arc<AuditResult>>,
     /// The analysis with every automatic choice written out.
     pub resolved: Analysis,
     /// (stage, milliseconds).
@@ -670,6 +688,24 @@ pub fn run(analysis: &Analysis, input: &Path, progress: &Progress) -> Result<Out
         }
         None => None,
     };
+    let sites_covered: Option<Vec<bool>> = sites.as_ref().map(|s| s.solution.site_of.iter().map(|&k| k >= 0).collect());
+    let audit = match &analysis.audit {
+        Some(p) => {
+            let inputs = AuditInputs {
+                households: &imported.households,
+                need: &scored.resolved,
+                selection: &analysis.selection,
+                critical: &scored.critical,
+                zones: &zones,
+                priority: analysis.zones.priority,
+                covered: sites_covered.as_deref(),
+            };
+            let a = audit::audit(&inputs, p, progress)?;
+            lap("audit", &mut t);
+            Some(Arc::new(a))
+        }
+        None => None,
+    };
     let mut resolved = analysis.clone();
     resolved.input.path = Some(input.to_path_buf());
     resolved.input.people_column = imported.people_column.clone();
@@ -686,6 +722,7 @@ pub fn run(analysis: &Analysis, input: &Path, progress: &Progress) -> Result<Out
         zones: Arc::new(zones),
         sites,
         hotspots: hot.map(Arc::new),
+        audit,
         resolved,
         timings_ms: timings,
     })

@@ -175,6 +175,43 @@ pub enum Command {
         #[command(flatten)]
         import: ImportArgs,
     },
+    /// Audit the ranking: how much the top zones hinge on the weights (weights redrawn around
+    /// the chosen ones), how much each indicator drives the score, and which groups the
+    /// critical households and the top zones leave out. Runs the pipeline, then writes
+    /// DIR/audit.json, zones_stability.csv and groups.csv; flags are printed on stderr.
+    Audit {
+        /// A CSV/TSV, XLSX or GeoJSON file of households.
+        input: PathBuf,
+        /// Output directory (created; refused if it exists, unless --force).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Settings from an analysis file (its [audit] section too). Flags given here override it.
+        #[arg(long, value_name = "A.toml")]
+        analysis: Option<PathBuf>,
+        /// A column whose values form groups to check (e.g. mother_tongue, head_female); repeat for more.
+        #[arg(long = "group", value_name = "COLUMN")]
+        groups: Vec<String>,
+        /// Weight draws [default: 200].
+        #[arg(long, value_name = "N")]
+        draws: Option<usize>,
+        /// Seed of the weight draws (same seed, same numbers) [default: 1].
+        #[arg(long, value_name = "N")]
+        seed: Option<u64>,
+        /// K of "the top K zones" [default: 10].
+        #[arg(long, value_name = "K")]
+        top_k: Option<usize>,
+        /// Dirichlet concentration around the chosen weights; larger keeps draws closer [default: 50].
+        #[arg(long, value_name = "C")]
+        concentration: Option<f64>,
+        /// Replace DIR if it exists.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        import: ImportArgs,
+        /// Number of worker threads (default: all cores). Results do not depend on it.
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
+    },
 }
 
 /// How to read the input.
@@ -405,6 +442,36 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             a.hotspots = Some(params);
             with_threads(threads, || hotspots_only(&input, &out, &a, force))
         }
+        Some(Command::Audit {
+            input,
+            out,
+            analysis,
+            groups,
+            draws,
+            seed,
+            top_k,
+            concentration,
+            force,
+            import,
+            threads,
+        }) => {
+            let mut a = match &analysis {
+                Some(p) => Analysis::load(p)?,
+                None => Analysis::default(),
+            };
+            import.apply(&mut a.input.options);
+            let mut p = a.audit.take().unwrap_or_default();
+            if !groups.is_empty() {
+                p.groups = groups;
+            }
+            p.draws = draws.unwrap_or(p.draws);
+            p.seed = seed.unwrap_or(p.seed);
+            p.top_k = top_k.unwrap_or(p.top_k);
+            p.concentration = concentration.unwrap_or(p.concentration);
+            p.check()?;
+            a.audit = Some(p);
+            with_threads(threads, || audit_only(&input, &out, &a, force))
+        }
         Some(Command::Cluster { input, out, force, import, cluster }) => {
             let mut a = Analysis::default();
             import.apply(&mut a.input.options);
@@ -462,6 +529,26 @@ fn run_pipeline(input: &std::path::Path, out: &std::path::Path, a: &Analysis, fo
         }
         eprintln!("needmap: hot spots: {}", h.summary());
     }
+    Ok(())
+}
+
+fn audit_only(input: &std::path::Path, out: &std::path::Path, a: &Analysis, force: bool) -> anyhow::Result<()> {
+    atomic::check_target(out, Some(input), force)?;
+    let outcome = analysis::run(a, input, &Progress::new())?;
+    let Some(audit) = &outcome.audit else { anyhow::bail!("the audit did not run (a bug)") };
+    atomic::write_dir(out, Some(input), force, |dir| export::audit::write_audit_files(dir, audit))?;
+    for f in &audit.flags {
+        eprintln!("needmap: audit: {f}");
+    }
+    eprintln!(
+        "needmap: audit of {} households, {} critical, {} zones, {} weight draws: {} flags → {}",
+        audit.households,
+        audit.critical,
+        audit.zones_count,
+        audit.settings.draws,
+        audit.flags.len(),
+        out.display()
+    );
     Ok(())
 }
 

@@ -4,11 +4,13 @@
 //! `data` (import, validate) → `sphere` (great-circle metres) → `index` (R-tree) → `need`
 //! (need index, critical selection) → `cluster` (DBSCAN, HDBSCAN, k-means) → `zones`
 //! (hulls, figures, ranking); beside them `hotspots` (Getis-Ord Gi* with a false-discovery
-//! guard). Every long stage takes a [`progress::Progress`] handle for progress and cancel,
+//! guard), `sites` (build sites) and `audit` (weight sensitivity, indicator influence, group
+//! coverage). Every long stage takes a [`progress::Progress`] handle for progress and cancel,
 //! shared by the CLI and the app.
 pub mod analysis;
 #[cfg(feature = "gui")]
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod cluster;
 pub mod data;

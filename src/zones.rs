@@ -96,6 +96,9 @@ pub struct ZonesResult {
     /// Zone id of each household (its own cluster's zone when inside it, otherwise the
     /// best-ranked zone containing it), or -1.
     pub zone_of: Vec<i32>,
+    /// The households inside each zone's polygon (those its figures count), in increasing
+    /// order; parallel to `zones`. A household may be inside more than one zone.
+    pub inside: Vec<Vec<u32>>,
 }
 
 /// Inputs shared by every zone.
@@ -183,7 +186,8 @@ pub fn build_zones(inp: &ZoneInputs, params: &ZoneParams, progress: &Progress) -
             }
         }
     }
-    Ok(ZonesResult { zones: zones.into_iter().map(|(z, _)| z).collect(), zone_of })
+    let (zones, inside) = zones.into_iter().unzip();
+    Ok(ZonesResult { zones, zone_of, inside })
 }
 
 /// A zone's polygon, before its figures.

@@ -271,6 +271,7 @@ impl NeedmapApp {
             zones,
             sites: self.state.sites.clone(),
             hotspots: None,
+            audit: None,
             resolved: self.resolved_analysis(),
             timings_ms: Vec::new(),
         };

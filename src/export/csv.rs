@@ -1,6 +1,7 @@
 //! `households.csv` (every accepted input column unchanged, plus `need`, `critical`,
-//! `cluster`, `zone`, and `gi_z`, `hot` when hot spots ran), `zones.csv` (one row per zone, in
-//! rank order) and the hot-spots table (`hotspots.csv`, also `needmap hotspots --out`).
+//! `cluster`, `zone`, and `gi_z`, `hot` when hot spots ran, `p_critical` when the audit ran,
+//! `site` when sites were chosen), `zones.csv` (one row per zone, in rank order) and the
+//! hot-spots table (`hotspots.csv`, also `needmap hotspots --out`).
 
 use std::io;
 use std::path::Path;
@@ -20,6 +21,10 @@ pub fn households_csv(path: &Path, o: &Outcome) -> io::Result<()> {
     if hot.is_some() {
         header.extend(["gi_z", "hot"]);
     }
+    let audit = o.audit.as_deref();
+    if audit.is_some() {
+        header.push("p_critical");
+    }
     let site_of = o.sites.as_ref().map(|s| &s.solution.site_of);
     if site_of.is_some() {
         header.push("site");
@@ -38,6 +43,10 @@ pub fn households_csv(path: &Path, o: &Outcome) -> io::Result<()> {
         if let Some(r) = hot {
             rec.push(r.z[i].map_or(String::new(), fmt_z));
             rec.push(r.hot[i].to_string());
+        }
+        if let Some(a) = audit {
+            let p = a.p_critical[i];
+            rec.push(if p.is_finite() { format!("{p:.4}") } else { String::new() });
         }
         if let Some(so) = site_of {
             rec.push(if so[i] >= 0 { (so[i] + 1).to_string() } else { String::new() });

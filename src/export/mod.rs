@@ -1,9 +1,10 @@
 //! Outputs of a run, the same from the CLI (`needmap run`) and the app's Export panel:
 //! `zones.geojson`, `households.csv`, `zones.csv`, `report.json` and `analysis.toml` (and
-//! `hotspots.csv` when hot spots ran), written together into a directory that appears only
-//! when all of them are complete.
+//! `hotspots.csv`, `sites.csv`/`sites.geojson` and the audit's files when the analysis asks for
+//! them), written together into a directory that appears only when all of them are complete.
 
 pub mod atomic;
+pub mod audit;
 pub mod csv;
 pub mod geojson;
 
@@ -71,6 +72,9 @@ pub fn write_run(outcome: &Outcome, input: &Path, out_dir: &Path, force: bool) -
             std::fs::write(dir.join("sites.geojson"), geojson::sites_geojson(s)).map_err(io("sites.geojson"))?;
             let f = std::fs::File::create(dir.join("sites.csv")).map_err(io("sites.csv"))?;
             csv::sites_csv(std::io::BufWriter::new(f), s).map_err(io("sites.csv"))?;
+        }
+        if let Some(a) = &outcome.audit {
+            audit::write_audit_files(dir, a)?;
         }
         Ok(())
     })
