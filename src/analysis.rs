@@ -636,6 +636,30 @@ pub fn hotspots_stage(
     })
 }
 
+/// The bias audit of a run's ranking (see [`audit::audit`]); households covered by the chosen
+/// sites, when there are sites, are one more coverage it reports per group.
+pub fn audit_stage(
+    imp: &Imported,
+    scored: &Scored,
+    analysis: &Analysis,
+    zones: &ZonesResult,
+    sites: Option<&SitesResult>,
+    params: &AuditParams,
+    progress: &Progress,
+) -> Result<AuditResult, RunError> {
+    let covered: Option<Vec<bool>> = sites.map(|s| s.solution.site_of.iter().map(|&k| k >= 0).collect());
+    let inputs = AuditInputs {
+        households: &imp.households,
+        need: &scored.resolved,
+        selection: &analysis.selection,
+        critical: &scored.critical,
+        zones,
+        priority: analysis.zones.priority,
+        covered: covered.as_deref(),
+    };
+    Ok(audit::audit(&inputs, params, progress)?)
+}
+
 /// Everything a run produced.
 ///
 /// Stage results are shared (`Arc`) so the app can keep them for its map while exporting.
@@ -688,19 +712,9 @@ pub fn run(analysis: &Analysis, input: &Path, progress: &Progress) -> Result<Out
         }
         None => None,
     };
-    let sites_covered: Option<Vec<bool>> = sites.as_ref().map(|s| s.solution.site_of.iter().map(|&k| k >= 0).collect());
     let audit = match &analysis.audit {
         Some(p) => {
-            let inputs = AuditInputs {
-                households: &imported.households,
-                need: &scored.resolved,
-                selection: &analysis.selection,
-                critical: &scored.critical,
-                zones: &zones,
-                priority: analysis.zones.priority,
-                covered: sites_covered.as_deref(),
-            };
-            let a = audit::audit(&inputs, p, progress)?;
+            let a = audit_stage(&imported, &scored, analysis, &zones, sites.as_deref(), p, progress)?;
             lap("audit", &mut t);
             Some(Arc::new(a))
         }

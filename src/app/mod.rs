@@ -222,6 +222,23 @@ impl NeedmapApp {
                 self.state.sites_draft.candidates = crate::sites::CandidateSource::File;
                 self.state.sites_draft.candidates_file = Some(p);
             }
+            Command::RunHotspots => {
+                self.state.analysis.hotspots = Some(self.state.hot_draft.clone());
+                self.rerun(Stage::Sites);
+            }
+            Command::RemoveHotspots => {
+                self.state.analysis.hotspots = None;
+                self.state.hotspots = None;
+                self.state.map_hotspots = None;
+            }
+            Command::RunAudit => {
+                self.state.analysis.audit = Some(self.state.audit_draft.clone());
+                self.rerun(Stage::Sites);
+            }
+            Command::RemoveAudit => {
+                self.state.analysis.audit = None;
+                self.state.audit = None;
+            }
             Command::SetExistingFile(p) => {
                 self.state.existing_text = p.display().to_string();
                 self.state.sites_draft.existing_file = Some(p);
@@ -270,8 +287,8 @@ impl NeedmapApp {
             clustered,
             zones,
             sites: self.state.sites.clone(),
-            hotspots: None,
-            audit: None,
+            hotspots: self.state.hotspots.clone(),
+            audit: self.state.audit.clone(),
             resolved: self.resolved_analysis(),
             timings_ms: Vec::new(),
         };
@@ -358,7 +375,13 @@ impl NeedmapApp {
                     self.state.map_zones = Some(map);
                     // Sites follow the zones; a job that chooses them sends them next.
                     self.state.clear_sites();
+                    self.state.clear_extras();
                 }
+                Msg::Hotspots(r, map) => {
+                    self.state.hotspots = Some(r);
+                    self.state.map_hotspots = Some(map);
+                }
+                Msg::Audit(r) => self.state.audit = Some(r),
                 Msg::Sites(r, map) => {
                     self.state.sites = Some(r);
                     self.state.map_sites = Some(map);
@@ -418,6 +441,8 @@ impl NeedmapApp {
                     (Tab::Clusters, "tab.clusters"),
                     (Tab::Zones, "tab.zones"),
                     (Tab::Sites, "tab.sites"),
+                    (Tab::Hotspots, "tab.hotspots"),
+                    (Tab::Audit, "tab.audit"),
                     (Tab::Export, "tab.export"),
                 ] {
                     ui.selectable_value(&mut self.state.prefs.tab, tab, s.t(key));
@@ -436,6 +461,8 @@ impl NeedmapApp {
                     Tab::Clusters => panels::clusters::ui(ui, &mut self.state, s, &mut cmds),
                     Tab::Zones => {}
                     Tab::Sites => panels::sites::ui(ui, &mut self.state, s, &mut cmds),
+                    Tab::Hotspots => panels::hotspots::ui(ui, &mut self.state, s, &mut cmds),
+                    Tab::Audit => panels::audit::ui(ui, &mut self.state, s, &mut cmds),
                     Tab::Export => panels::export::ui(ui, &mut self.state, s, &mut cmds, exporting),
                 });
             }
@@ -496,6 +523,7 @@ impl NeedmapApp {
                 ui.checkbox(&mut self.state.prefs.show_households, s.t("layer.households"));
                 ui.checkbox(&mut self.state.prefs.show_zones, s.t("layer.zones"));
                 ui.checkbox(&mut self.state.prefs.show_sites, s.t("layer.sites"));
+                ui.checkbox(&mut self.state.prefs.show_hotspots, s.t("layer.hotspots"));
                 ui.separator();
                 ui.label(s.t("layer.colour_by"));
                 ui.radio_value(&mut self.state.prefs.colour_by, map::households::ColourBy::Need, s.t("layer.by_need"));
@@ -638,6 +666,11 @@ impl NeedmapApp {
                 clicked: &mut clicked,
             });
         }
+        if self.state.prefs.show_hotspots
+            && let Some(mh) = &self.state.map_hotspots
+        {
+            map = map.with_plugin(map::hotspots::HotspotsLayer { data: mh });
+        }
         if self.state.prefs.show_sites
             && let Some(ms) = &self.state.map_sites
         {
@@ -667,6 +700,12 @@ impl NeedmapApp {
                     .as_ref()
                     .filter(|_| self.state.prefs.show_sites)
                     .map(|r| s.f("legend.sites", &[("radius", &r.params.radius_m)])),
+                hotspots: self
+                    .state
+                    .hotspots
+                    .as_ref()
+                    .filter(|_| self.state.prefs.show_hotspots)
+                    .map(|_| (s.t("legend.hot").to_string(), s.t("legend.cold").to_string())),
             };
             map::overlays::legend(&painter, rect, self.state.prefs.colour_by, need.is_some(), zones, &legend_text);
             map::overlays::attribution(&painter, rect, &attribution);
@@ -726,6 +765,8 @@ fn stage_key(stage: &str) -> &'static str {
         "cluster" | "dbscan" | "kmeans" => "stage.cluster",
         "core distances" | "spanning tree" | "condense" => "stage.hdbscan",
         "zones" => "stage.zones",
+        "hotspots" | "hotspots_band" => "stage.hotspots",
+        "audit" => "stage.audit",
         "sites_candidates" | "sites_coverage" | "sites_greedy" | "sites_swap" | "sites_bound" | "sites_figures" => {
             "stage.sites"
         }

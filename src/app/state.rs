@@ -8,10 +8,13 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::{Analysis, Clustered, Imported, Scored, SitesResult, Suggestion};
+use crate::audit::{AuditParams, AuditResult};
+use crate::hotspots::{HotspotParams, HotspotResult};
 use crate::sites::SitesParams;
 use crate::zones::ZonesResult;
 
 use super::i18n::Lang;
+use super::map::hotspots::MapHotspots;
 use super::map::households::ColourBy;
 use super::map::sites::MapSites;
 use super::map::tiles::TileSetting;
@@ -41,6 +44,12 @@ pub enum Command {
     /// Centre the map on a chosen site's coverage circle.
     FrameSite(usize),
     SetCandidatesFile(PathBuf),
+    /// Find hot spots with the panel's settings (and keep them in the analysis).
+    RunHotspots,
+    RemoveHotspots,
+    /// Audit the ranking with the panel's settings (and keep them in the analysis).
+    RunAudit,
+    RemoveAudit,
     SetExistingFile(PathBuf),
     /// Ask the user for a path with a file dialog, then run the command built from it.
     Pick(PickKind),
@@ -66,6 +75,8 @@ pub enum Tab {
     Clusters,
     Zones,
     Sites,
+    Hotspots,
+    Audit,
     Export,
 }
 
@@ -79,6 +90,7 @@ pub struct Prefs {
     pub show_households: bool,
     pub show_zones: bool,
     pub show_sites: bool,
+    pub show_hotspots: bool,
     pub colour_by: ColourBy,
     pub tiles: TileSetting,
     /// Map centre (lon, lat) and zoom when the app was closed.
@@ -95,6 +107,7 @@ impl Default for Prefs {
             show_households: true,
             show_zones: true,
             show_sites: true,
+            show_hotspots: true,
             colour_by: ColourBy::Need,
             tiles: TileSetting::OpenStreetMap,
             map_view: None,
@@ -152,6 +165,11 @@ pub struct AppState {
     pub sites_draft: SitesParams,
     pub candidates_text: String,
     pub existing_text: String,
+    pub hotspots: Option<Arc<HotspotResult>>,
+    pub map_hotspots: Option<Arc<MapHotspots>>,
+    pub hot_draft: HotspotParams,
+    pub audit: Option<Arc<AuditResult>>,
+    pub audit_draft: AuditParams,
     /// The last k-distance suggestion, kept when the user then sets eps by hand.
     pub suggestion: Option<Suggestion>,
     pub selected_zone: Option<u32>,
@@ -177,6 +195,7 @@ impl AppState {
         self.zones = None;
         self.map_zones = None;
         self.clear_sites();
+        self.clear_extras();
         self.suggestion = None;
         self.selected_zone = None;
         self.hovered_zone = None;
@@ -188,6 +207,13 @@ impl AppState {
         self.map_sites = None;
         self.selected_site = None;
         self.hovered_site = None;
+    }
+
+    /// Drops the hot spots and the audit (a job recomputes them after the zones).
+    pub fn clear_extras(&mut self) {
+        self.hotspots = None;
+        self.map_hotspots = None;
+        self.audit = None;
     }
 
     pub fn zone_count(&self) -> Option<usize> {

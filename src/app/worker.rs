@@ -15,6 +15,7 @@ use crate::data::Keep;
 use crate::progress::Progress;
 use crate::zones::ZonesResult;
 
+use super::map::hotspots::MapHotspots;
 use super::map::sites::MapSites;
 use super::map::{MapHouseholds, MapZones};
 
@@ -52,6 +53,8 @@ pub enum Msg {
     Clustered(Arc<Clustered>),
     Zones(Arc<ZonesResult>, Arc<MapZones>),
     Sites(Arc<SitesResult>, Arc<MapSites>),
+    Hotspots(Arc<crate::hotspots::HotspotResult>, Arc<MapHotspots>),
+    Audit(Arc<crate::audit::AuditResult>),
     /// The job ran every stage it had to.
     Finished,
     Failed(String),
@@ -200,11 +203,27 @@ fn run_job(job: Job, progress: &Progress, send: &dyn Fn(Msg)) -> Result<(), RunE
         }
         (false, Some(z)) => z,
     };
+    // The stages after the zones, when the analysis asks for them.
+    let mut sites = None;
     if let Some(p) = &a.sites {
         let r = Arc::new(analysis::sites_stage(&imported, &scored, Some(&zones), p, progress)?);
         progress.check()?;
         let map = Arc::new(MapSites::new(&r, &map_households.merc));
+        sites = Some(r.clone());
         send(Msg::Sites(r, map));
+    }
+    if let Some(p) = &a.hotspots {
+        progress.stage("hotspots", 1);
+        let r = Arc::new(analysis::hotspots_stage(&imported, Some(&scored.need.score), p, progress)?);
+        progress.check()?;
+        let map = Arc::new(MapHotspots::new(&r, &map_households));
+        send(Msg::Hotspots(r, map));
+    }
+    if let Some(p) = &a.audit {
+        progress.stage("audit", 1);
+        let r = analysis::audit_stage(&imported, &scored, &a, &zones, sites.as_deref(), p, progress)?;
+        progress.check()?;
+        send(Msg::Audit(Arc::new(r)));
     }
     Ok(())
 }

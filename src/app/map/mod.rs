@@ -7,6 +7,7 @@
 //! multiply-add per point, so a million households stay cheap to draw.
 
 pub mod basemap;
+pub mod hotspots;
 pub mod households;
 pub mod overlays;
 pub mod sites;

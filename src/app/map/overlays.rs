@@ -62,6 +62,8 @@ pub struct LegendText<'a> {
     pub zone_rank: &'a str,
     /// The build-sites row ("Build sites (500 m)"), when sites are shown.
     pub sites: Option<String>,
+    /// Hot spots' legend rows (hot, cold), when shown.
+    pub hotspots: Option<(String, String)>,
 }
 
 /// Draws a legend row's colour sample into a rect.
@@ -132,6 +134,23 @@ pub fn legend(
                 }
             }),
         ));
+    }
+    if let Some((hot, cold)) = &text.hotspots {
+        for (label, sign) in [(hot, 1i8), (cold, -1i8)] {
+            rows.push((
+                format!("{label}  90 / 95 / 99 %"),
+                Box::new(move |p: &Painter, r: Rect| {
+                    for k in 0..3i8 {
+                        let x = r.min.x + 8.0 + k as f32 * 16.0;
+                        p.rect_filled(
+                            Rect::from_center_size(pos2(x, r.center().y), vec2(10.0, 10.0)),
+                            1.0,
+                            super::hotspots::bin_colour(sign * (k + 1)),
+                        );
+                    }
+                }),
+            ));
+        }
     }
     if let Some(label) = &text.sites {
         rows.push((

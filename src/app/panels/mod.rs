@@ -2,9 +2,11 @@
 //! it edits, the strings of the current language and a list to push [`super::state::Command`]s
 //! onto; none of them runs pipeline work.
 
+pub mod audit;
 pub mod clusters;
 pub mod data;
 pub mod export;
+pub mod hotspots;
 pub mod need;
 pub mod sites;
 pub mod zones;
