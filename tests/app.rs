@@ -186,6 +186,63 @@ fn the_sites_panel_chooses_the_same_sites_as_the_command_line_and_selects_one() 
 }
 
 #[test]
+fn the_hot_spots_and_audit_panels_give_the_command_lines_figures() {
+    let path = sample("lima_households.csv");
+    let mut h = harness(Lang::En);
+    h.step();
+    app(&mut h).open(path.clone());
+    wait_idle(&mut h);
+    // Hot spots with the suggested band.
+    h.get_by_label("Hot spots").click();
+    h.run_steps(2);
+    h.get_by_label("Find hot spots").click();
+    h.step();
+    wait_idle(&mut h);
+    let hot = app(&mut h).state.hotspots.clone().expect("hot spots found");
+    let want = Analysis { hotspots: Some(Default::default()), ..Default::default() };
+    let outcome = analysis::run(&want, &path, &Progress::new()).unwrap();
+    let cli = outcome.hotspots.unwrap();
+    assert_eq!(hot.hot, cli.hot);
+    assert_eq!(hot.band_m, cli.band_m);
+    h.get_by_label(&format!(
+        "{} households in hot spots, {} in cold spots, of {}",
+        cli.counts.hot, cli.counts.cold, cli.counts.households
+    ));
+    assert!(
+        app(&mut h).state.map_hotspots.as_ref().is_some_and(|m| m.points.len() == cli.counts.hot + cli.counts.cold)
+    );
+    // The audit on mother tongue finds what sample_data/README.md says it should.
+    app(&mut h).state.prefs.tab = Tab::Audit;
+    h.run_steps(2);
+    h.get_by_label("mother_tongue").click();
+    h.step();
+    h.get_by_label("Run the audit").click();
+    h.step();
+    wait_idle(&mut h);
+    let audit = app(&mut h).state.audit.clone().expect("audit ran");
+    assert_eq!(audit.settings.groups, ["mother_tongue"]);
+    let quechua = audit.groups.iter().find(|g| g.group == "Quechua").expect("a Quechua group");
+    assert!(quechua.ratio_top_zones.unwrap() > 1.25, "{quechua:?}");
+    assert!(audit.flags.iter().any(|f| f.contains("\"Quechua\" are 19 % of the survey")), "{:?}", audit.flags);
+    h.get_by_label(&format!("! {}", audit.flags[0]));
+    // Both stay in the exported analysis.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("extras");
+    app(&mut h).state.prefs.tab = Tab::Export;
+    h.run_steps(2);
+    let field = h.get_by_role(egui::accesskit::Role::TextInput);
+    field.focus();
+    field.type_text(&out.display().to_string());
+    h.step();
+    h.get_by_label("Write the outputs").click();
+    h.step();
+    wait_idle(&mut h);
+    for f in ["hotspots.csv", "audit.json", "groups.csv", "zones_stability.csv"] {
+        assert!(out.join(f).exists(), "{f} exported");
+    }
+}
+
+#[test]
 fn switching_to_spanish_relabels_the_interface() {
     let mut h = harness(Lang::En);
     h.step();

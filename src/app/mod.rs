@@ -656,6 +656,12 @@ impl NeedmapApp {
                 aggregated: &mut aggregated,
             });
         }
+        // Hot spots under the zones, so the zones' outlines and labels stay readable.
+        if self.state.prefs.show_hotspots
+            && let Some(mh) = &self.state.map_hotspots
+        {
+            map = map.with_plugin(map::hotspots::HotspotsLayer { data: mh });
+        }
         if self.state.prefs.show_zones
             && let Some(z) = &self.state.map_zones
         {
@@ -665,11 +671,6 @@ impl NeedmapApp {
                 hovered: &mut hovered_zone,
                 clicked: &mut clicked,
             });
-        }
-        if self.state.prefs.show_hotspots
-            && let Some(mh) = &self.state.map_hotspots
-        {
-            map = map.with_plugin(map::hotspots::HotspotsLayer { data: mh });
         }
         if self.state.prefs.show_sites
             && let Some(ms) = &self.state.map_sites

@@ -69,7 +69,7 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
         ui.label(s.t("audit.no_flags"));
     }
     for f in &r.flags {
-        ui.label(RichText::new(format!("⚠ {f}")).color(egui::Color32::from_rgb(0xe6, 0x9f, 0x00)));
+        ui.label(RichText::new(format!("! {f}")).color(egui::Color32::from_rgb(0xe6, 0x9f, 0x00)));
     }
     // Zones by rank with their 5–95 % rank range under the redrawn weights.
     ui.add_space(4.0);
@@ -146,7 +146,7 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
                 if g.flag.is_empty() {
                     ui.label(ratio);
                 } else {
-                    ui.label(RichText::new(format!("{ratio} ⚠")).color(egui::Color32::from_rgb(0xe6, 0x9f, 0x00)));
+                    ui.label(RichText::new(format!("{ratio} !")).color(egui::Color32::from_rgb(0xe6, 0x9f, 0x00)));
                 }
                 ui.end_row();
             }
