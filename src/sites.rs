@@ -731,8 +731,10 @@ fn lagrangian(
     let mut mark = vec![false; nd];
     let mut mu = 2.0;
     let mut since_better = 0;
-    let max_iters = 300;
-    let patience = 15;
+    // A budget of pair visits: small problems get many steps (a tighter bound), a city of a
+    // million households the 300 that fit its time.
+    let max_iters = (1_500_000_000 / cov.pairs().max(1)).clamp(300, 3000) as usize;
+    let patience = max_iters / 20;
     progress.stage("sites_bound", max_iters as u64);
     let mut iters = 0;
     let mut cover_count = vec![0u32; nd];
