@@ -686,8 +686,8 @@ fn sites_only(
     if chosen < p.sites {
         eprintln!("needmap: note: {chosen} of {} sites chosen: no other candidate adds coverage", p.sites);
     }
-    println!(
-        "{chosen} sites cover {:.1} % of {} ({:.6} of {:.6}, {} households); no {} candidates can cover more than {:.1} % ({:.6}, proven bound) → {}",
+    print_stdout(&format!(
+        "{chosen} sites cover {:.1} % of {} ({:.6} of {:.6}, {} households); no {} candidates can cover more than {:.1} % ({:.6}, proven bound) → {}\n",
         100.0 * sol.share(),
         p.weight,
         sol.covered_weight,
@@ -697,8 +697,7 @@ fn sites_only(
         100.0 * sol.bound_share(),
         sol.upper_bound,
         out.display()
-    );
-    Ok(())
+    ))
 }
 
 fn hotspots_only(input: &std::path::Path, out: &std::path::Path, a: &Analysis, force: bool) -> anyhow::Result<()> {
@@ -771,39 +770,57 @@ fn people_names() -> Vec<String> {
 
 fn inspect(input: &std::path::Path, json: bool, import: &ImportArgs) -> anyhow::Result<()> {
     let (_, report) = data::import(input, &import.options(), &Keep::All, &Progress::new())?;
+    use std::fmt::Write as _;
+    let mut out = String::new();
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-        return Ok(());
+        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+        return print_stdout(&out);
     }
-    println!("file:        {}", report.path.display());
-    println!("format:      {}", report.format);
-    println!("coordinates: {}", report.coordinates);
-    println!("id column:   {}", report.id_column.as_deref().unwrap_or("(none found)"));
-    println!(
+    writeln!(out, "file:        {}", report.path.display())?;
+    writeln!(out, "format:      {}", report.format)?;
+    writeln!(out, "coordinates: {}", report.coordinates)?;
+    writeln!(out, "id column:   {}", report.id_column.as_deref().unwrap_or("(none found)"))?;
+    writeln!(
+        out,
         "records:     {} read, {} accepted, {} rejected, {} flagged",
         report.records, report.accepted, report.rejected, report.flagged
-    );
+    )?;
     if let Some(a) = &report.accuracy {
-        println!("GPS accuracy ({}): median {} m, 90% within {} m, worst {} m", a.column, a.median_m, a.p90_m, a.max_m);
+        writeln!(
+            out,
+            "GPS accuracy ({}): median {} m, 90% within {} m, worst {} m",
+            a.column, a.median_m, a.p90_m, a.max_m
+        )?;
     }
-    println!("columns:");
+    writeln!(out, "columns:")?;
     for c in &report.columns {
-        println!("  {:>3} {:<28} {:<9} {:?}", c.number, c.name, format!("{:?}", c.kind).to_lowercase(), c.role);
+        writeln!(out, "  {:>3} {:<28} {:<9} {:?}", c.number, c.name, format!("{:?}", c.kind).to_lowercase(), c.role)?;
     }
     for n in &report.notes {
-        println!("note: {n}");
+        writeln!(out, "note: {n}")?;
     }
     for i in report.rejects.iter().take(50) {
-        println!("rejected: {}", i.located(&report.path));
+        writeln!(out, "rejected: {}", i.located(&report.path))?;
     }
     if report.rejects.len() > 50 {
-        println!("rejected: … and {} more (use --json for all)", report.rejects.len() - 50);
+        writeln!(out, "rejected: … and {} more (use --json for all)", report.rejects.len() - 50)?;
     }
     for i in report.flags.iter().take(50) {
-        println!("flagged:  {}", i.located(&report.path));
+        writeln!(out, "flagged:  {}", i.located(&report.path))?;
     }
     if report.flags.len() > 50 {
-        println!("flagged:  … and {} more (use --json for all)", report.flags.len() - 50);
+        writeln!(out, "flagged:  … and {} more (use --json for all)", report.flags.len() - 50)?;
     }
-    Ok(())
+    print_stdout(&out)
+}
+
+/// Writes `text` to stdout; a reader that went away (`needmap inspect FILE | head`) is not an
+/// error: the output is simply cut short, as with any Unix tool.
+fn print_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
 }

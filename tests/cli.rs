@@ -311,3 +311,34 @@ fn a_file_without_indicators_says_so_once() {
     assert_eq!(err.matches("no need indicators").count(), 1, "printed twice: {err}");
     assert!(!dir.path().join("out").exists());
 }
+
+/// `needmap inspect FILE | head` must stop quietly when `head` goes away, as ripgrep does
+/// (issue 13: it panicked with "failed printing to stdout: Broken pipe").
+#[test]
+fn inspect_into_a_closed_pipe_exits_quietly() {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::Stdio;
+    let d = tempfile::tempdir().unwrap();
+    // Thousands of rejected rows: a JSON report far larger than a pipe's buffer.
+    let mut text = String::from("id,lat,lon\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("{i},not-a-number,-77.0\n"));
+    }
+    text.push_str("ok,-12.0,-77.0\n");
+    write(d.path(), "bad.csv", text.as_bytes());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_needmap"))
+        .args(["inspect", "bad.csv", "--json"])
+        .current_dir(d.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert_eq!(first.trim(), "{");
+    // The reader is dropped here: the pipe closes with most of the report unwritten.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "status {:?}, stderr {stderr}", out.status);
+    assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{stderr}");
+}
