@@ -66,6 +66,17 @@ fn open_through_data_panel(h: &mut Harness<'static, Option<NeedmapApp>>, path: &
     h.step();
 }
 
+/// Types `out` into the Export panel's folder field and writes the outputs (the panel is shown).
+fn export_through_panel(h: &mut Harness<'static, Option<NeedmapApp>>, out: &Path) {
+    let field = h.get_by_role(egui::accesskit::Role::TextInput);
+    field.focus();
+    field.type_text(&out.display().to_string());
+    h.step();
+    h.get_by_label("Write the outputs").click();
+    h.step();
+    wait_idle(h);
+}
+
 #[test]
 fn opening_a_sample_survey_fills_the_zones_table_and_a_row_selects_its_zone() {
     let path = sample("lima_households.csv");
@@ -109,13 +120,7 @@ fn opening_a_sample_survey_fills_the_zones_table_and_a_row_selects_its_zone() {
     let out = dir.path().join("zonas");
     h.get_by_label("Export").click();
     h.run_steps(2);
-    let field = h.get_by_role(egui::accesskit::Role::TextInput);
-    field.focus();
-    field.type_text(&out.display().to_string());
-    h.step();
-    h.get_by_label("Write the outputs").click();
-    h.step();
-    wait_idle(&mut h);
+    export_through_panel(&mut h, &out);
     let mut files: Vec<String> =
         std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     files.sort();
@@ -165,13 +170,7 @@ fn the_sites_panel_chooses_the_same_sites_as_the_command_line_and_selects_one() 
     let out = dir.path().join("with_sites");
     app(&mut h).state.prefs.tab = Tab::Export;
     h.run_steps(2);
-    let field = h.get_by_role(egui::accesskit::Role::TextInput);
-    field.focus();
-    field.type_text(&out.display().to_string());
-    h.step();
-    h.get_by_label("Write the outputs").click();
-    h.step();
-    wait_idle(&mut h);
+    export_through_panel(&mut h, &out);
     let sites_csv = std::fs::read_to_string(out.join("sites.csv")).unwrap_or_else(|e| {
         panic!("{e}: {:?} {:?}", app(&mut h).state.notice, std::fs::read_dir(dir.path()).map(|d| d.count()))
     });
@@ -230,13 +229,7 @@ fn the_hot_spots_and_audit_panels_give_the_command_lines_figures() {
     let out = dir.path().join("extras");
     app(&mut h).state.prefs.tab = Tab::Export;
     h.run_steps(2);
-    let field = h.get_by_role(egui::accesskit::Role::TextInput);
-    field.focus();
-    field.type_text(&out.display().to_string());
-    h.step();
-    h.get_by_label("Write the outputs").click();
-    h.step();
-    wait_idle(&mut h);
+    export_through_panel(&mut h, &out);
     for f in ["hotspots.csv", "audit.json", "groups.csv", "zones_stability.csv"] {
         assert!(out.join(f).exists(), "{f} exported");
     }

@@ -3,12 +3,15 @@
 //! outside the zones; determinism across thread counts; the `needmap audit` command.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use needmap::analysis::{self, Analysis, Outcome};
 use needmap::audit::AuditParams;
 use needmap::need::{Direction, Indicator, Selection, Transform};
 use needmap::progress::Progress;
+
+mod common;
+use common::{entries, fails, needmap, show};
 
 /// Two tight zones of 20 households ~2.2 km apart, and 62 scattered households 2 km south
 /// with no need. Zone A (ids A01…) scores `a` on x1 and x2, zone B scores `b`. Group column
@@ -182,39 +185,10 @@ fn same_seed_same_numbers_whatever_the_thread_count() {
 
 // --- the command line ----------------------------------------------------------------------
 
-fn needmap(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_needmap")).args(args).current_dir(dir).output().unwrap()
-}
-
-fn show(args: &[&str], o: &Output) -> String {
-    format!(
-        "needmap {}\nstatus: {}\nstdout:\n{}\nstderr:\n{}",
-        args.join(" "),
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 fn ok(dir: &Path, args: &[&str]) -> Output {
     let o = needmap(dir, args);
     assert!(o.status.success(), "{}", show(args, &o));
     o
-}
-
-fn fails(dir: &Path, args: &[&str]) -> String {
-    let o = needmap(dir, args);
-    assert_eq!(o.status.code(), Some(1), "{}", show(args, &o));
-    let err = String::from_utf8_lossy(&o.stderr).to_string();
-    assert_eq!(err.lines().count(), 1, "{}", show(args, &o));
-    err.trim_end().to_string()
-}
-
-fn entries(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    v.sort();
-    v
 }
 
 fn setup() -> (tempfile::TempDir, PathBuf) {

@@ -4,19 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn needmap(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_needmap")).args(args).current_dir(dir).output().unwrap()
-}
-
-fn show(args: &[&str], o: &Output) -> String {
-    format!(
-        "needmap {}\nstatus: {}\nstdout:\n{}\nstderr:\n{}",
-        args.join(" "),
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+mod common;
+use common::{entries, needmap, show};
 
 fn ok(dir: &Path, args: &[&str]) -> Output {
     let o = needmap(dir, args);
@@ -32,13 +21,6 @@ fn fails(dir: &Path, args: &[&str]) -> String {
     assert_eq!(err.lines().count(), 1, "{}", show(args, &o));
     assert!(!err.contains("panicked"), "{}", show(args, &o));
     err.trim_end().to_string()
-}
-
-fn entries(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    v.sort();
-    v
 }
 
 fn write(dir: &Path, name: &str, body: &[u8]) -> PathBuf {

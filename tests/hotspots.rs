@@ -220,21 +220,9 @@ fn a_band_over_half_the_earth_is_whole_band_not_a_panic() {
 // The command line.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn needmap(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_needmap")).args(args).current_dir(dir).output().unwrap()
-}
-
-fn show(args: &[&str], o: &Output) -> String {
-    format!(
-        "needmap {}\nstatus: {}\nstdout:\n{}\nstderr:\n{}",
-        args.join(" "),
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+mod common;
+use common::{fails, needmap, show};
 
 fn ok(dir: &Path, args: &[&str]) -> String {
     let o = needmap(dir, args);
@@ -243,14 +231,6 @@ fn ok(dir: &Path, args: &[&str]) -> String {
 }
 
 /// Exit code 1 and exactly one `needmap: ` line on stderr, returned.
-fn fails(dir: &Path, args: &[&str]) -> String {
-    let o = needmap(dir, args);
-    assert_eq!(o.status.code(), Some(1), "{}", show(args, &o));
-    let err = String::from_utf8_lossy(&o.stderr).to_string();
-    assert_eq!(err.lines().count(), 1, "{}", show(args, &o));
-    err.trim_end().to_string()
-}
-
 /// Three villages 50 km apart: high, low and middling values; one household with no value,
 /// and one record rejected (no latitude) so that `row` skips it.
 fn villages() -> String {

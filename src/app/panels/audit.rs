@@ -48,15 +48,9 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
         ui.end_row();
     });
     let current = st.analysis.audit.as_ref();
-    ui.horizontal(|ui| {
-        let label = if current.is_some() { s.t("audit.update") } else { s.t("audit.run") };
-        if ui.add_enabled(current != Some(&st.audit_draft), egui::Button::new(label)).clicked() {
-            cmds.push(Command::RunAudit);
-        }
-        if current.is_some() && ui.button(s.t("audit.remove")).clicked() {
-            cmds.push(Command::RemoveAudit);
-        }
-    });
+    let keys = ["audit.run", "audit.update", "audit.remove"];
+    let stale = current != Some(&st.audit_draft);
+    super::stage_buttons(ui, s, current.is_some(), stale, keys, [Command::RunAudit, Command::RemoveAudit], cmds);
     let Some(r) = st.audit.clone() else {
         if st.analysis.audit.is_some() {
             ui.label(s.t("sites.running"));

@@ -55,15 +55,9 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
         ui.end_row();
     });
     let current = st.analysis.hotspots.as_ref();
-    ui.horizontal(|ui| {
-        let label = if current.is_some() { s.t("hot.update") } else { s.t("hot.run") };
-        if ui.add_enabled(current != Some(&st.hot_draft), egui::Button::new(label)).clicked() {
-            cmds.push(Command::RunHotspots);
-        }
-        if current.is_some() && ui.button(s.t("hot.remove")).clicked() {
-            cmds.push(Command::RemoveHotspots);
-        }
-    });
+    let keys = ["hot.run", "hot.update", "hot.remove"];
+    let stale = current != Some(&st.hot_draft);
+    super::stage_buttons(ui, s, current.is_some(), stale, keys, [Command::RunHotspots, Command::RemoveHotspots], cmds);
     let Some(r) = st.hotspots.clone() else {
         if st.analysis.hotspots.is_some() {
             ui.label(s.t("sites.running"));

@@ -109,16 +109,9 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
     });
     ui.add_space(4.0);
     let current = st.analysis.sites.as_ref();
-    ui.horizontal(|ui| {
-        let label = if current.is_some() { s.t("sites.update") } else { s.t("sites.choose") };
-        let stale = current != Some(&st.sites_draft);
-        if ui.add_enabled(stale, egui::Button::new(label)).clicked() {
-            cmds.push(Command::ChooseSites);
-        }
-        if current.is_some() && ui.button(s.t("sites.remove")).clicked() {
-            cmds.push(Command::RemoveSites);
-        }
-    });
+    let keys = ["sites.choose", "sites.update", "sites.remove"];
+    let stale = current != Some(&st.sites_draft);
+    super::stage_buttons(ui, s, current.is_some(), stale, keys, [Command::ChooseSites, Command::RemoveSites], cmds);
     let Some(r) = st.sites.clone() else {
         if st.analysis.sites.is_some() {
             ui.label(s.t("sites.running"));
