@@ -47,16 +47,17 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
         ui.add(egui::DragValue::new(&mut d.seed)).labelled_by(l.id);
         ui.end_row();
     });
-    let current = st.analysis.audit.as_ref();
-    let keys = ["audit.run", "audit.update", "audit.remove"];
-    let stale = current != Some(&st.audit_draft);
-    super::stage_buttons(ui, s, current.is_some(), stale, keys, [Command::RunAudit, Command::RemoveAudit], cmds);
-    let Some(r) = st.audit.clone() else {
-        if st.analysis.audit.is_some() {
-            ui.label(s.t("sites.running"));
-        }
-        return;
+    let stage = super::OptionalStage {
+        current: st.analysis.audit.as_ref(),
+        draft: &st.audit_draft,
+        has_result: st.audit.is_some(),
+        keys: ["audit.run", "audit.update", "audit.remove"],
+        commands: [Command::RunAudit, Command::RemoveAudit],
     };
+    if !super::stage_buttons(ui, s, stage, cmds) {
+        return;
+    }
+    let Some(r) = st.audit.clone() else { return };
     ui.separator();
     ui.label(RichText::new(s.t("audit.flags")).strong());
     if r.flags.is_empty() {

@@ -54,16 +54,17 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
         ui.add(egui::DragValue::new(&mut d.fdr).range(0.001..=0.5).speed(0.001).max_decimals(3)).labelled_by(l.id);
         ui.end_row();
     });
-    let current = st.analysis.hotspots.as_ref();
-    let keys = ["hot.run", "hot.update", "hot.remove"];
-    let stale = current != Some(&st.hot_draft);
-    super::stage_buttons(ui, s, current.is_some(), stale, keys, [Command::RunHotspots, Command::RemoveHotspots], cmds);
-    let Some(r) = st.hotspots.clone() else {
-        if st.analysis.hotspots.is_some() {
-            ui.label(s.t("sites.running"));
-        }
-        return;
+    let stage = super::OptionalStage {
+        current: st.analysis.hotspots.as_ref(),
+        draft: &st.hot_draft,
+        has_result: st.hotspots.is_some(),
+        keys: ["hot.run", "hot.update", "hot.remove"],
+        commands: [Command::RunHotspots, Command::RemoveHotspots],
     };
+    if !super::stage_buttons(ui, s, stage, cmds) {
+        return;
+    }
+    let Some(r) = st.hotspots.clone() else { return };
     ui.separator();
     let c = &r.counts;
     ui.label(RichText::new(s.f("hot.result", &[("hot", &c.hot), ("cold", &c.cold), ("n", &c.households)])).strong());

@@ -18,25 +18,40 @@ pub(crate) fn heading(ui: &mut egui::Ui, title: &str, help: &str) {
     ui.add_space(4.0);
 }
 
-/// The buttons of an optional stage (sites, hot spots, audit): run it with the panel's
-/// settings (or update it when they changed since), and remove it. `keys`: the run, update
-/// and remove labels; then the commands they give.
-pub(crate) fn stage_buttons(
+/// An optional stage (sites, hot spots, audit) as its panel shows it.
+pub(crate) struct OptionalStage<'a, P> {
+    /// The settings last run (in the analysis), if any.
+    pub current: Option<&'a P>,
+    /// The settings being edited in the panel.
+    pub draft: &'a P,
+    pub has_result: bool,
+    /// The run, update and remove labels.
+    pub keys: [&'static str; 3],
+    /// The run and remove commands.
+    pub commands: [super::state::Command; 2],
+}
+
+/// The run (or update, when the settings changed since) and remove buttons of an optional
+/// stage, and a "running" line while its result is on its way. True when there is a result.
+pub(crate) fn stage_buttons<P: PartialEq>(
     ui: &mut egui::Ui,
     s: super::i18n::Strings,
-    present: bool,
-    stale: bool,
-    keys: [&'static str; 3],
-    [run, remove]: [super::state::Command; 2],
+    stage: OptionalStage<'_, P>,
     cmds: &mut Vec<super::state::Command>,
-) {
+) -> bool {
+    let [run, remove] = stage.commands;
+    let present = stage.current.is_some();
     ui.horizontal(|ui| {
-        let label = if present { s.t(keys[1]) } else { s.t(keys[0]) };
-        if ui.add_enabled(stale, egui::Button::new(label)).clicked() {
+        let label = if present { s.t(stage.keys[1]) } else { s.t(stage.keys[0]) };
+        if ui.add_enabled(stage.current != Some(stage.draft), egui::Button::new(label)).clicked() {
             cmds.push(run);
         }
-        if present && ui.button(s.t(keys[2])).clicked() {
+        if present && ui.button(s.t(stage.keys[2])).clicked() {
             cmds.push(remove);
         }
     });
+    if present && !stage.has_result {
+        ui.label(s.t("sites.running"));
+    }
+    stage.has_result
 }

@@ -108,16 +108,17 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
         }
     });
     ui.add_space(4.0);
-    let current = st.analysis.sites.as_ref();
-    let keys = ["sites.choose", "sites.update", "sites.remove"];
-    let stale = current != Some(&st.sites_draft);
-    super::stage_buttons(ui, s, current.is_some(), stale, keys, [Command::ChooseSites, Command::RemoveSites], cmds);
-    let Some(r) = st.sites.clone() else {
-        if st.analysis.sites.is_some() {
-            ui.label(s.t("sites.running"));
-        }
-        return;
+    let stage = super::OptionalStage {
+        current: st.analysis.sites.as_ref(),
+        draft: &st.sites_draft,
+        has_result: st.sites.is_some(),
+        keys: ["sites.choose", "sites.update", "sites.remove"],
+        commands: [Command::ChooseSites, Command::RemoveSites],
     };
+    if !super::stage_buttons(ui, s, stage, cmds) {
+        return;
+    }
+    let Some(r) = st.sites.clone() else { return };
     ui.separator();
     let sol = &r.solution;
     let weight = weight_label(s, &r.params.weight);
