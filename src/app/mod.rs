@@ -6,7 +6,7 @@
 //! Panels edit the analysis and return [`Command`]s; [`worker`] runs the pipeline on a thread
 //! from the first stage that changed, and the frame only reads results.
 
-pub mod i18n;
+pub use crate::i18n;
 pub mod map;
 pub mod panels;
 pub mod state;

@@ -22,21 +22,7 @@ use crate::analysis::Imported;
 use crate::sphere::lonlat_from_xyz;
 use crate::zones::ZonesResult;
 
-const MAX_LAT: f64 = 85.051_128_78;
-
-/// Normalised Web Mercator: x east, y south, both in [0, 1].
-pub fn merc_from_lonlat(lon: f64, lat: f64) -> [f64; 2] {
-    let lat = lat.clamp(-MAX_LAT, MAX_LAT).to_radians();
-    let x = (lon + 180.0) / 360.0;
-    let y = (1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0;
-    [x, y]
-}
-
-pub fn lonlat_from_merc(m: [f64; 2]) -> (f64, f64) {
-    let lon = m[0] * 360.0 - 180.0;
-    let lat = (std::f64::consts::PI * (1.0 - 2.0 * m[1])).sinh().atan().to_degrees();
-    (lon, lat)
-}
+pub use crate::webmerc::{lonlat_from_merc, merc_from_lonlat};
 
 /// Screen position of a normalised Mercator point in this frame: `origin + scale · m`.
 #[derive(Debug, Clone, Copy)]

@@ -1,4 +1,5 @@
-//! English and Spanish strings for every visible label.
+//! English and Spanish strings for every visible label: the app's, and those of what the CLI
+//! writes for people to read (maps, atlases, reports).
 //!
 //! The strings live in `assets/i18n/en.toml` and `assets/i18n/es.toml` (flat `key = "text"`),
 //! compiled into the binary. [`Strings::t`] looks a key up in the current language, falls back
@@ -9,7 +10,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 pub enum Lang {
     #[default]
     En,
@@ -40,8 +41,8 @@ impl Lang {
     }
 }
 
-pub const EN_TOML: &str = include_str!("../../assets/i18n/en.toml");
-pub const ES_TOML: &str = include_str!("../../assets/i18n/es.toml");
+pub const EN_TOML: &str = include_str!("../assets/i18n/en.toml");
+pub const ES_TOML: &str = include_str!("../assets/i18n/es.toml");
 
 type Table = HashMap<String, String>;
 
@@ -111,11 +112,11 @@ mod tests {
         }
     }
 
-    /// Every `t("key")` / `f("key"` in the app's source exists in the English table.
+    /// Every `t("key")` / `f("key"` in the source exists in the English table.
     #[test]
     fn every_key_used_in_the_source_exists() {
         let en: Table = toml::from_str(EN_TOML).unwrap();
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/app");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
         let mut files = vec![root.clone()];
         let mut missing = Vec::new();
         while let Some(p) = files.pop() {
