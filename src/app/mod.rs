@@ -74,12 +74,7 @@ impl NeedmapApp {
         let worker = Worker::new(move || repaint_ctx.request_repaint());
         let setting = if network { prefs.tiles.clone() } else { TileSetting::Basemap };
         let tiles = TileSource::new(&setting, ctx);
-        let connectivity = if network && setting == TileSetting::OpenStreetMap {
-            let c = ctx.clone();
-            Connectivity::probe(move || c.request_repaint())
-        } else {
-            Connectivity::offline()
-        };
+        let connectivity = Connectivity::for_setting(&setting, ctx);
         let mut memory = MapMemory::default();
         if let Some(((lon, lat), zoom)) = prefs.map_view {
             memory.center_at(lon_lat(lon, lat));
@@ -191,12 +186,10 @@ impl NeedmapApp {
             },
             Command::SetTiles(t) => {
                 self.tiles = TileSource::new(&t, &self.ctx);
-                self.connectivity = if t == TileSetting::OpenStreetMap {
-                    let c = self.ctx.clone();
-                    Connectivity::probe(move || c.request_repaint())
-                } else {
-                    Connectivity::offline()
-                };
+                self.connectivity = Connectivity::for_setting(&t, &self.ctx);
+                if let TileSetting::Custom(server) = &t {
+                    self.state.prefs.custom_server = server.clone();
+                }
                 self.state.prefs.tiles = t;
             }
             Command::Pick(kind) => self.pick(kind),
@@ -432,6 +425,7 @@ impl NeedmapApp {
         }
 
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui, &mut cmds));
+        self.server_window_ui(ui.ctx(), &mut cmds);
         egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui, &mut cmds));
         egui::Panel::left("panel").resizable(true).default_size(390.0).min_size(300.0).show(ui, |ui| {
             ui.horizontal_wrapped(|ui| {
@@ -542,6 +536,10 @@ impl NeedmapApp {
                 if ui.radio(cur == TileSetting::OpenStreetMap, s.t("tiles.osm")).clicked() {
                     cmds.push(Command::SetTiles(TileSetting::OpenStreetMap));
                 }
+                if ui.radio(matches!(cur, TileSetting::Custom(_)), s.t("tiles.custom")).clicked() {
+                    self.state.server_window = true;
+                    ui.close();
+                }
                 if ui.radio(matches!(cur, TileSetting::PmTiles(_)), s.t("tiles.pmtiles")).clicked() {
                     cmds.push(Command::Pick(PickKind::PmTiles));
                 }
@@ -624,14 +622,15 @@ impl NeedmapApp {
         // The basemap goes under the tiles: reserve its place now, fill it once the map knows
         // this frame's projection.
         let basemap_slot = ui.painter().add(egui::Shape::Noop);
-        let attribution = match (self.tiles.attribution(), self.connectivity.get()) {
-            (Some(a), Connectivity::ONLINE | Connectivity::UNKNOWN) => format!("{a} · {}", map::basemap::ATTRIBUTION),
-            _ => map::basemap::ATTRIBUTION.to_string(),
-        };
+        // Files are always there; a server only when it answered (or before we know).
+        let http = matches!(self.tiles, TileSource::Osm(_) | TileSource::Custom(_));
         let offline = match &self.tiles {
             TileSource::None => true,
-            TileSource::Osm(_) => self.connectivity.get() == Connectivity::OFFLINE,
-            _ => false,
+            _ => http && self.connectivity.get() == Connectivity::OFFLINE,
+        };
+        let attribution = match self.tiles.attribution() {
+            Some(a) if !offline => format!("{a} · {}", map::basemap::ATTRIBUTION),
+            _ => map::basemap::ATTRIBUTION.to_string(),
         };
         let mut hovered_household = None;
         let mut aggregated = false;
@@ -753,6 +752,58 @@ impl NeedmapApp {
             let need = self.state.scored.as_ref().map(|sc| sc.need.score[i]);
             let label = self.state.clustered.as_ref().map(|c| c.labels[i]);
             response.on_hover_ui_at_pointer(|ui| panels::data::household_ui(ui, imp, i, need, label, s));
+        }
+    }
+}
+
+impl NeedmapApp {
+    /// The custom tile server window: URL template, attribution, API key.
+    fn server_window_ui(&mut self, ctx: &egui::Context, cmds: &mut Vec<Command>) {
+        if !self.state.server_window {
+            return;
+        }
+        let s = self.strings();
+        let mut open = true;
+        let mut close = false;
+        egui::Window::new(s.t("tiles.custom_title")).open(&mut open).resizable(false).collapsible(false).show(
+            ctx,
+            |ui| {
+                let server = &mut self.state.prefs.custom_server;
+                ui.label(s.t("tiles.custom_help"));
+                egui::Grid::new("server").num_columns(2).show(ui, |ui| {
+                    ui.label(s.t("tiles.custom_url"));
+                    ui.add(
+                        egui::TextEdit::singleline(&mut server.url)
+                            .hint_text("https://tiles.example.org/{z}/{x}/{y}.png?key={key}")
+                            .desired_width(380.0),
+                    );
+                    ui.end_row();
+                    ui.label(s.t("tiles.custom_attribution"));
+                    ui.add(
+                        egui::TextEdit::singleline(&mut server.attribution).hint_text("© OpenStreetMap contributors"),
+                    );
+                    ui.end_row();
+                    ui.label(s.t("tiles.custom_key"));
+                    ui.add(egui::TextEdit::singleline(&mut server.key).password(true));
+                    ui.end_row();
+                });
+                let problem = server.problem();
+                if let Some(p) = problem {
+                    ui.colored_label(Color32::from_rgb(0xc0, 0x1c, 0x28), s.t(p));
+                }
+                ui.horizontal(|ui| {
+                    if ui.add_enabled(problem.is_none(), egui::Button::new(s.t("tiles.custom_use"))).clicked() {
+                        cmds.push(Command::SetTiles(TileSetting::Custom(server.clone())));
+                        close = true;
+                    }
+                    if ui.button(s.t("action.close")).clicked() {
+                        close = true;
+                    }
+                });
+            },
+        );
+        if !open || close {
+            self.state.server_window = false;
         }
     }
 }

@@ -17,7 +17,7 @@ use super::i18n::Lang;
 use super::map::hotspots::MapHotspots;
 use super::map::households::ColourBy;
 use super::map::sites::MapSites;
-use super::map::tiles::TileSetting;
+use super::map::tiles::{CustomServer, TileSetting};
 use super::map::{MapHouseholds, MapZones};
 use super::worker::Stage;
 
@@ -93,6 +93,8 @@ pub struct Prefs {
     pub show_hotspots: bool,
     pub colour_by: ColourBy,
     pub tiles: TileSetting,
+    /// The custom XYZ server last entered (kept while another source is in use).
+    pub custom_server: CustomServer,
     /// Map centre (lon, lat) and zoom when the app was closed.
     pub map_view: Option<((f64, f64), f64)>,
     pub last_export_dir: Option<PathBuf>,
@@ -110,6 +112,7 @@ impl Default for Prefs {
             show_hotspots: true,
             colour_by: ColourBy::Need,
             tiles: TileSetting::OpenStreetMap,
+            custom_server: CustomServer::default(),
             map_view: None,
             last_export_dir: None,
         }
@@ -173,6 +176,8 @@ pub struct AppState {
     /// The last k-distance suggestion, kept when the user then sets eps by hand.
     pub suggestion: Option<Suggestion>,
     pub selected_zone: Option<u32>,
+    /// The tile server window is open.
+    pub server_window: bool,
     pub hovered_zone: Option<u32>,
     pub hovered_household: Option<usize>,
     pub aggregated: bool,

@@ -22,7 +22,7 @@ use crate::analysis::Imported;
 use crate::sphere::lonlat_from_xyz;
 use crate::zones::ZonesResult;
 
-pub use crate::webmerc::{lonlat_from_merc, merc_from_lonlat};
+pub use crate::webmerc::{MAX_LAT, lonlat_from_merc, merc_from_lonlat};
 
 /// Screen position of a normalised Mercator point in this frame: `origin + scale · m`.
 #[derive(Debug, Clone, Copy)]

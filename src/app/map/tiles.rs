@@ -1,6 +1,6 @@
-//! Where map tiles come from: OpenStreetMap over HTTP (cached on disk, identifying
-//! User-Agent), a PMTiles file, a local `z/x/y.png` folder, or none (the embedded basemap
-//! only). The embedded basemap is always drawn underneath, so missing tiles show land and
+//! Where map tiles come from: OpenStreetMap or a custom XYZ server over HTTP (cached on disk,
+//! identifying User-Agent), a PMTiles or MBTiles file, a local `z/x/y.png` folder, or none (the
+//! embedded basemap only). The embedded basemap is always drawn underneath, so missing tiles show land and
 //! borders rather than a grey void.
 
 use std::collections::HashMap;
@@ -18,14 +18,89 @@ pub enum TileSetting {
     /// OpenStreetMap when online, the embedded basemap otherwise.
     #[default]
     OpenStreetMap,
+    /// An XYZ server of the user's (their own, or a provider's with a key).
+    Custom(CustomServer),
     PmTiles(PathBuf),
     Folder(PathBuf),
     /// Only the embedded basemap (no network at all).
     Basemap,
 }
 
+/// A custom XYZ tile server: a URL template with `{z}`, `{x}`, `{y}` (and optionally `{s}` for
+/// the a/b/c subdomains, `{r}` for retina, `{key}` for the API key, kept apart so the template
+/// can be shown and shared without it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, Default)]
+pub struct CustomServer {
+    pub url: String,
+    pub attribution: String,
+    pub key: String,
+}
+
+impl CustomServer {
+    /// The URL of one tile.
+    pub fn tile_url(&self, z: u8, x: u32, y: u32) -> String {
+        let sub = ["a", "b", "c"][((x as u64 + y as u64) % 3) as usize];
+        self.url
+            .replace("{z}", &z.to_string())
+            .replace("{x}", &x.to_string())
+            .replace("{y}", &y.to_string())
+            .replace("{s}", sub)
+            .replace("{r}", "")
+            .replace("{key}", &self.key)
+            .replace("{apikey}", &self.key)
+    }
+
+    /// What is wrong with the template, if anything (shown beside the field).
+    pub fn problem(&self) -> Option<&'static str> {
+        let u = self.url.trim();
+        if !(u.starts_with("http://") || u.starts_with("https://")) {
+            Some("tiles.custom_bad_scheme")
+        } else if !(u.contains("{z}") && u.contains("{x}") && u.contains("{y}")) {
+            Some("tiles.custom_missing_xyz")
+        } else if (u.contains("{key}") || u.contains("{apikey}")) && self.key.trim().is_empty() {
+            Some("tiles.custom_missing_key")
+        } else {
+            None
+        }
+    }
+}
+
+/// walkers' view of a [`CustomServer`]. Attribution text must be `'static` for walkers: it is
+/// leaked once per server chosen (a few bytes per change of setting).
+struct CustomSource {
+    server: CustomServer,
+    attribution: &'static str,
+}
+
+impl walkers::sources::TileSource for CustomSource {
+    fn tile_url(&self, id: TileId) -> String {
+        self.server.tile_url(id.zoom, id.x, id.y)
+    }
+
+    fn attribution(&self) -> Attribution {
+        Attribution { text: self.attribution, url: "", logo_light: None, logo_dark: None }
+    }
+}
+
+/// HTTP tiles from a custom server, cached in `cache` (the app's [`cache_dir`]).
+fn custom_tiles(server: &CustomServer, cache: Option<PathBuf>, ctx: &Context) -> HttpTiles {
+    let text = if server.attribution.trim().is_empty() { "Custom tiles" } else { server.attribution.trim() };
+    let source = CustomSource { server: server.clone(), attribution: Box::leak(text.to_string().into_boxed_str()) };
+    HttpTiles::with_options(source, http_options(cache), ctx.clone())
+}
+
+/// The User-Agent the app sends to tile servers.
+pub fn user_agent() -> String {
+    format!("needmap/{} (critical-need zones desktop app)", env!("CARGO_PKG_VERSION"))
+}
+
+fn http_options(cache: Option<PathBuf>) -> HttpOptions {
+    HttpOptions { cache, user_agent: walkers::HeaderValue::from_str(&user_agent()).ok(), ..Default::default() }
+}
+
 pub enum TileSource {
     Osm(HttpTiles),
+    Custom(HttpTiles),
     PmTiles(PmTiles),
     Folder(FolderTiles),
     None,
@@ -35,17 +110,9 @@ impl TileSource {
     pub fn new(setting: &TileSetting, ctx: &Context) -> Self {
         match setting {
             TileSetting::OpenStreetMap => {
-                let options = HttpOptions {
-                    cache: cache_dir(),
-                    user_agent: walkers::HeaderValue::from_str(&format!(
-                        "needmap/{} (critical-need zones desktop app)",
-                        env!("CARGO_PKG_VERSION")
-                    ))
-                    .ok(),
-                    ..Default::default()
-                };
-                TileSource::Osm(HttpTiles::with_options(OpenStreetMap, options, ctx.clone()))
+                TileSource::Osm(HttpTiles::with_options(OpenStreetMap, http_options(cache_dir()), ctx.clone()))
             }
+            TileSetting::Custom(server) => TileSource::Custom(custom_tiles(server, cache_dir(), ctx)),
             TileSetting::PmTiles(p) => TileSource::PmTiles(PmTiles::new(p, ctx.clone())),
             TileSetting::Folder(p) => TileSource::Folder(FolderTiles::new(p.clone(), ctx.clone())),
             TileSetting::Basemap => TileSource::None,
@@ -54,7 +121,7 @@ impl TileSource {
 
     pub fn tiles(&mut self) -> Option<&mut dyn Tiles> {
         match self {
-            TileSource::Osm(t) => Some(t),
+            TileSource::Osm(t) | TileSource::Custom(t) => Some(t),
             TileSource::PmTiles(t) => Some(t),
             TileSource::Folder(t) => Some(t),
             TileSource::None => None,
@@ -64,6 +131,7 @@ impl TileSource {
     pub fn attribution(&self) -> Option<String> {
         match self {
             TileSource::Osm(t) => Some(format!("© {}", t.attribution().text)),
+            TileSource::Custom(t) => Some(t.attribution().text.to_string()),
             TileSource::PmTiles(t) => Some(t.attribution().text.to_string()),
             TileSource::Folder(t) => Some(t.attribution().text.to_string()),
             TileSource::None => None,
@@ -89,16 +157,29 @@ impl Connectivity {
     pub const ONLINE: u8 = 1;
     pub const OFFLINE: u8 = 2;
 
-    /// Probes `tile.openstreetmap.org:443` on a thread (3 s timeout); `repaint` when known.
-    pub fn probe(repaint: impl Fn() + Send + 'static) -> Self {
+    /// For a tile setting: a probe of its server when it has one, else offline.
+    pub fn for_setting(setting: &TileSetting, ctx: &Context) -> Self {
+        let c = ctx.clone();
+        let repaint = move || c.request_repaint();
+        match setting {
+            TileSetting::OpenStreetMap => Self::probe("tile.openstreetmap.org".into(), 443, repaint),
+            TileSetting::Custom(server) => match host_port(&server.tile_url(0, 0, 0)) {
+                Some((host, port)) => Self::probe(host, port, repaint),
+                None => Self::offline(),
+            },
+            _ => Self::offline(),
+        }
+    }
+
+    /// Probes `host:port` on a thread (3 s timeout); `repaint` when known.
+    pub fn probe(host: String, port: u16, repaint: impl Fn() + Send + 'static) -> Self {
         let c = Connectivity::default();
         let state = c.0.clone();
         std::thread::spawn(move || {
             use std::net::ToSocketAddrs as _;
-            let ok =
-                ("tile.openstreetmap.org", 443).to_socket_addrs().ok().and_then(|mut a| a.next()).is_some_and(|addr| {
-                    std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(3)).is_ok()
-                });
+            let ok = (host.as_str(), port).to_socket_addrs().ok().and_then(|mut a| a.next()).is_some_and(|addr| {
+                std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(3)).is_ok()
+            });
             state.store(if ok { Self::ONLINE } else { Self::OFFLINE }, Ordering::Relaxed);
             repaint();
         });
@@ -112,6 +193,30 @@ impl Connectivity {
     pub fn get(&self) -> u8 {
         self.0.load(Ordering::Relaxed)
     }
+}
+
+/// The host and port of an http(s) URL.
+fn host_port(url: &str) -> Option<(String, u16)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let (host, port) = match authority.strip_prefix('[') {
+        // [IPv6]:port
+        Some(v6) => {
+            let (h, after) = v6.split_once(']')?;
+            (h, after.strip_prefix(':'))
+        }
+        None => match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        },
+    };
+    let port = match port {
+        Some(p) => p.parse().ok()?,
+        None if scheme.eq_ignore_ascii_case("https") => 443,
+        None => 80,
+    };
+    (!host.is_empty()).then(|| (host.to_string(), port))
 }
 
 /// Tiles from a folder laid out as `z/x/y.png` (or `.jpg`, `.jpeg`, `.webp` if decodable), as
@@ -180,6 +285,117 @@ mod tests {
         let mut out = std::io::Cursor::new(Vec::new());
         img.write_to(&mut out, image::ImageFormat::Png).unwrap();
         out.into_inner()
+    }
+
+    /// A stand-in tile server on 127.0.0.1: answers every GET with a PNG (cacheable for a
+    /// day) and records each request's path and User-Agent.
+    fn tile_server() -> (String, Arc<std::sync::Mutex<Vec<(String, String)>>>) {
+        use std::io::{BufRead as _, BufReader, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let body = png([20, 140, 60]);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let (mut path, mut agent) = (String::new(), String::new());
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+                    let l = line.trim_end();
+                    if l.is_empty() {
+                        break;
+                    }
+                    if let Some(p) = l.strip_prefix("GET ") {
+                        path = p.split(' ').next().unwrap_or("").to_string();
+                    } else if let Some((k, v)) = l.split_once(':')
+                        && k.eq_ignore_ascii_case("user-agent")
+                    {
+                        agent = v.trim().to_string();
+                    }
+                    line.clear();
+                }
+                log.lock().unwrap().push((path, agent));
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: {}\r\nCache-Control: public, max-age=86400\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(&body));
+            }
+        });
+        (format!("http://{addr}"), seen)
+    }
+
+    /// Asks `tiles` for `id` until it arrives (fetched on walkers' own thread).
+    fn wait_for(tiles: &mut HttpTiles, id: TileId) -> Option<TilePiece> {
+        let start = std::time::Instant::now();
+        while start.elapsed() < std::time::Duration::from_secs(30) {
+            if let Some(p) = tiles.at(id) {
+                return Some(p);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        None
+    }
+
+    #[test]
+    fn a_custom_server_is_fetched_with_our_user_agent_and_cached_on_disk() {
+        let (base, seen) = tile_server();
+        let cache = tempfile::tempdir().unwrap();
+        let server = CustomServer {
+            url: format!("{base}/{{z}}/{{x}}/{{y}}.png?k={{key}}"),
+            attribution: "Test".into(),
+            key: "abc".into(),
+        };
+        let ctx = egui::Context::default();
+        let id = TileId { x: 2, y: 5, zoom: 3 };
+        let mut tiles = custom_tiles(&server, Some(cache.path().to_path_buf()), &ctx);
+        assert!(wait_for(&mut tiles, id).is_some(), "the tile never arrived");
+        {
+            let seen = seen.lock().unwrap();
+            assert_eq!(seen.len(), 1, "{seen:?}");
+            assert_eq!(seen[0].0, "/3/2/5.png?k=abc");
+            assert_eq!(seen[0].1, user_agent());
+        }
+        let files = walk(cache.path());
+        assert!(!files.is_empty(), "nothing written to the tile cache");
+        // A new source (the app restarted) gets the tile from the disk cache: no request.
+        drop(tiles);
+        let mut again = custom_tiles(&server, Some(cache.path().to_path_buf()), &egui::Context::default());
+        assert!(wait_for(&mut again, id).is_some(), "the cached tile never arrived");
+        assert_eq!(seen.lock().unwrap().len(), 1, "the cached tile was fetched again");
+    }
+
+    fn walk(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+        }
+        out
+    }
+
+    #[test]
+    fn custom_server_templates_expand_and_name_their_host() {
+        let server = CustomServer {
+            url: "https://{s}.tiles.example.org:8443/v1/{z}/{x}/{y}{r}.png?key={key}".into(),
+            attribution: "© Example".into(),
+            key: "K1".into(),
+        };
+        assert_eq!(server.problem(), None);
+        // {s} is a/b/c by (x + y) mod 3: 3357 mod 3 = 0 → a; 2 mod 3 = 2 → c.
+        assert_eq!(server.tile_url(12, 1171, 2186), "https://a.tiles.example.org:8443/v1/12/1171/2186.png?key=K1");
+        assert_eq!(server.tile_url(3, 1, 1), "https://c.tiles.example.org:8443/v1/3/1/1.png?key=K1");
+        assert_eq!(host_port(&server.tile_url(0, 0, 0)), Some(("a.tiles.example.org".into(), 8443)));
+        assert_eq!(host_port("http://127.0.0.1/{z}"), Some(("127.0.0.1".into(), 80)));
+        let mut no_key = server.clone();
+        no_key.key.clear();
+        assert_eq!(no_key.problem(), Some("tiles.custom_missing_key"));
+        let no_y = CustomServer { url: "https://t.example.org/{z}/{x}.png".into(), ..Default::default() };
+        assert_eq!(no_y.problem(), Some("tiles.custom_missing_xyz"));
+        let ftp = CustomServer { url: "ftp://t.example.org/{z}/{x}/{y}".into(), ..Default::default() };
+        assert_eq!(ftp.problem(), Some("tiles.custom_bad_scheme"));
     }
 
     #[test]
