@@ -289,7 +289,9 @@ mod tests {
 
     /// A stand-in tile server on 127.0.0.1: answers every GET with a PNG (cacheable for a
     /// day) and records each request's path and User-Agent.
-    fn tile_server() -> (String, Arc<std::sync::Mutex<Vec<(String, String)>>>) {
+    type Requests = Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+    fn tile_server() -> (String, Requests) {
         use std::io::{BufRead as _, BufReader, Write as _};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
