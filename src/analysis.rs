@@ -239,16 +239,38 @@ pub struct Scored {
     pub critical: Vec<bool>,
     /// The indicators used (the automatic ones written out).
     pub resolved: NeedParams,
+    /// Said in the report and by the CLI (e.g. points with no indicators).
+    pub note: Option<String>,
 }
 
-pub fn need_stage(imp: &Imported, params: &NeedParams, selection: &Selection) -> Result<Scored, RunError> {
-    let need = need::need_index(&imp.households, params)?;
-    let critical = need::select(&need.score, selection);
+/// The need score and the critical households, with `a`'s need settings and selection.
+///
+/// A file of points with no indicators at all (facilities, incidents) clustered with every
+/// household (`--all-households`) still gives zones: every household then counts 1, so a
+/// zone's total need is its number of households, and the note says so.
+pub fn need_stage(imp: &Imported, a: &Analysis) -> Result<Scored, RunError> {
+    let params = &a.need;
+    let need = match need::need_index(&imp.households, params) {
+        Err(NeedError::NoIndicators(_)) if params.indicators.is_empty() && a.cluster.households == Candidates::All => {
+            let n = imp.households.len();
+            return Ok(Scored {
+                need: NeedScore { score: vec![1.0; n], indicators: Vec::new(), excluded: 0 },
+                critical: vec![true; n],
+                resolved: NeedParams { indicators: Vec::new(), missing: params.missing },
+                note: Some(format!(
+                    "no need indicators: {}. Every household counts 1, so zones are ranked by their households",
+                    need::no_indicators_reason(&imp.households)
+                )),
+            });
+        }
+        r => r?,
+    };
+    let critical = need::select(&need.score, &a.selection);
     let resolved = NeedParams {
         indicators: need.indicators.iter().map(|r| r.indicator.clone()).collect(),
         missing: params.missing,
     };
-    Ok(Scored { need, critical, resolved })
+    Ok(Scored { need, critical, resolved, note: None })
 }
 
 /// The k-distance curve and what was suggested from it.
@@ -690,7 +712,7 @@ pub fn run(analysis: &Analysis, input: &Path, progress: &Progress) -> Result<Out
     };
     let imported = import_stage(input, &analysis.input, &Keep::All, progress)?;
     lap("import", &mut t);
-    let scored = need_stage(&imported, &analysis.need, &analysis.selection)?;
+    let scored = need_stage(&imported, analysis)?;
     lap("need", &mut t);
     let hot = match &analysis.hotspots {
         Some(params) => {

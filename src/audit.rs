@@ -361,7 +361,7 @@ fn columns(h: &Households, params: &NeedParams) -> Result<Columns, NeedError> {
     let indicators: Vec<Indicator> =
         if params.indicators.is_empty() { need::auto_indicators(h) } else { params.indicators.clone() };
     if indicators.is_empty() {
-        return Err(NeedError::NoIndicators);
+        return Err(NeedError::NoIndicators(need::no_indicators_reason(h)));
     }
     let n = h.len();
     let m = indicators.len();

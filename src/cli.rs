@@ -54,6 +54,8 @@ pub enum Command {
         #[command(flatten)]
         import: ImportArgs,
         #[command(flatten)]
+        need: NeedArgs,
+        #[command(flatten)]
         cluster: ClusterArgs,
         /// Critical households: the top PERCENT by need score (default 30).
         #[arg(long, value_name = "PERCENT", conflicts_with = "min_score")]
@@ -127,6 +129,8 @@ pub enum Command {
         #[command(flatten)]
         import: ImportArgs,
         #[command(flatten)]
+        need: NeedArgs,
+        #[command(flatten)]
         cluster: ClusterArgs,
     },
     /// Hot spots: Getis-Ord Gi* of a value over a distance band, with Benjamini–Hochberg
@@ -160,6 +164,8 @@ pub enum Command {
         force: bool,
         #[command(flatten)]
         import: ImportArgs,
+        #[command(flatten)]
+        need: NeedArgs,
         /// Number of worker threads (default: all cores). Results do not depend on it.
         #[arg(long, value_name = "N")]
         threads: Option<usize>,
@@ -208,6 +214,8 @@ pub enum Command {
         force: bool,
         #[command(flatten)]
         import: ImportArgs,
+        #[command(flatten)]
+        need: NeedArgs,
         /// Number of worker threads (default: all cores). Results do not depend on it.
         #[arg(long, value_name = "N")]
         threads: Option<usize>,
@@ -233,6 +241,31 @@ pub struct ImportArgs {
     /// Flag households whose GPS accuracy is worse than this many metres.
     #[arg(long, value_name = "METRES")]
     pub accuracy_cutoff_m: Option<f64>,
+}
+
+/// Need indicators named on the command line (they replace the analysis file's).
+#[derive(Args, Debug, Clone, Default)]
+pub struct NeedArgs {
+    /// A need indicator: COLUMN[:higher|lower][:WEIGHT] ("higher": larger values mean more
+    /// need, the default; "lower": smaller ones do, like income; weight 1 by default).
+    /// Repeat for more. Without any, indicators are recognised by column name.
+    #[arg(long = "indicator", value_name = "COLUMN[:higher|lower][:WEIGHT]")]
+    pub indicators: Vec<String>,
+}
+
+impl NeedArgs {
+    /// Replaces `need`'s indicators with those given, if any.
+    pub fn apply(&self, need: &mut crate::need::NeedParams) -> anyhow::Result<()> {
+        if !self.indicators.is_empty() {
+            need.indicators = self
+                .indicators
+                .iter()
+                .map(|s| crate::need::parse_indicator(s))
+                .collect::<Result<_, _>>()
+                .map_err(anyhow::Error::msg)?;
+        }
+        Ok(())
+    }
 }
 
 /// Clustering flags shared by `run` and `cluster`.
@@ -355,12 +388,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => open_app(cli.file),
         Some(Command::Inspect { input, json, import }) => inspect(&input, json, &import),
-        Some(Command::Run { input, out, analysis, force, import, cluster, top_percent, min_score, all_households }) => {
+        Some(Command::Run {
+            input,
+            out,
+            analysis,
+            force,
+            import,
+            need,
+            cluster,
+            top_percent,
+            min_score,
+            all_households,
+        }) => {
             let mut a = match &analysis {
                 Some(p) => Analysis::load(p)?,
                 None => Analysis::default(),
             };
             import.apply(&mut a.input.options);
+            need.apply(&mut a.need)?;
             cluster.apply(&mut a.cluster);
             if let Some(p) = top_percent {
                 a.selection = Selection::TopPercent { percent: p };
@@ -386,6 +431,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             weight,
             analysis,
             import,
+            need,
             cluster,
         }) => {
             let mut a = match &analysis {
@@ -393,6 +439,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 None => Analysis::default(),
             };
             import.apply(&mut a.input.options);
+            need.apply(&mut a.need)?;
             cluster.apply(&mut a.cluster);
             let mut p = a.sites.take().unwrap_or_default();
             if let Some(n) = count {
@@ -423,12 +470,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             with_threads(cluster.threads, || sites_only(&input, &out, &a, &p, force))
         }
-        Some(Command::Hotspots { input, value, band_m, fdr, analysis, out, force, import, threads }) => {
+        Some(Command::Hotspots { input, value, band_m, fdr, analysis, out, force, import, need, threads }) => {
             let mut a = match &analysis {
                 Some(p) => Analysis::load(p)?,
                 None => Analysis::default(),
             };
             import.apply(&mut a.input.options);
+            need.apply(&mut a.need)?;
             let mut params = a.hotspots.take().unwrap_or_default();
             if let Some(v) = value {
                 params.value = v;
@@ -453,6 +501,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             concentration,
             force,
             import,
+            need,
             threads,
         }) => {
             let mut a = match &analysis {
@@ -460,6 +509,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 None => Analysis::default(),
             };
             import.apply(&mut a.input.options);
+            need.apply(&mut a.need)?;
             let mut p = a.audit.take().unwrap_or_default();
             if !groups.is_empty() {
                 p.groups = groups;
@@ -520,6 +570,9 @@ fn run_pipeline(input: &std::path::Path, out: &std::path::Path, a: &Analysis, fo
         outcome.zones.zones.len(),
         out.display()
     );
+    if let Some(note) = &outcome.scored.note {
+        eprintln!("needmap: {note}");
+    }
     if let Some(s) = &outcome.clustered.suggestion {
         eprintln!("needmap: {}", s.note);
     }
@@ -567,6 +620,7 @@ fn cluster_only(input: &std::path::Path, out: &std::path::Path, a: &Analysis, fo
         need: crate::need::NeedScore { score: vec![f64::NAN; n], indicators: Vec::new(), excluded: 0 },
         critical: vec![true; n],
         resolved: Default::default(),
+        note: None,
     };
     let clustered = analysis::cluster_stage(&imported, &scored, &a.cluster, &progress)?;
     timer.lap("cluster");
@@ -643,12 +697,13 @@ fn sites_only(
     let n = imported.households.len();
     let needs_need = matches!(p.weight.as_str(), "need" | "critical") || p.candidates == CandidateSource::Zones;
     let scored = if needs_need {
-        analysis::need_stage(&imported, &a.need, &a.selection)?
+        analysis::need_stage(&imported, a)?
     } else {
         analysis::Scored {
             need: crate::need::NeedScore { score: vec![f64::NAN; n], indicators: Vec::new(), excluded: 0 },
             critical: vec![false; n],
             resolved: Default::default(),
+            note: None,
         }
     };
     timer.lap("need");
@@ -720,7 +775,7 @@ fn hotspots_only(input: &std::path::Path, out: &std::path::Path, a: &Analysis, f
     let imported = analysis::import_stage(input, &a.input, &keep, &progress)?;
     timer.lap("import");
     let need = if by_need {
-        let scored = analysis::need_stage(&imported, &a.need, &a.selection)?;
+        let scored = analysis::need_stage(&imported, a)?;
         timer.lap("need");
         Some(scored.need.score)
     } else {

@@ -149,12 +149,13 @@ pub enum NeedError {
     ZeroWeights,
     #[error("indicator {0:?} uses transform \"cutoff\" but gives no cutoff value")]
     NoCutoff(String),
+    /// No indicator given and none recognised; the text says why (see [`no_indicators_reason`]).
     #[error(
-        "no need indicators: none of the columns has a recognised name (income, household size, people per room, \
-         water, sanitation, roof/wall/floor material, or ingreso, hacinamiento, agua, desagüe, techo…); \
-         name them in the analysis file's [[need.indicators]]"
+        "no need indicators: {0}; name them with --indicator COLUMN[:higher|lower][:WEIGHT] or in the analysis \
+         file's [[need.indicators]] (points with no indicators at all: add --all-households to get zones ranked \
+         by households)"
     )]
-    NoIndicators,
+    NoIndicators(String),
 }
 
 /// Standard normal CDF (Abramowitz–Stegun 7.1.26 erf; |error| < 1.5e-7).
@@ -380,6 +381,97 @@ fn recognise(name: &str) -> Option<Kind> {
     }
 }
 
+/// Why [`auto_indicators`] found nothing: the columns whose name it recognised but whose
+/// values it could not use, or that no name was recognised.
+pub fn no_indicators_reason(h: &Households) -> String {
+    let mut why = Vec::new();
+    for (k, c) in h.columns.iter().enumerate() {
+        if c.role != Role::Attribute || recognise(&c.name).is_none() {
+            continue;
+        }
+        let kind = match c.kind {
+            ColumnKind::Empty => "is empty".to_string(),
+            ColumnKind::Number => "is numeric but its kind of indicator expects categories".to_string(),
+            ColumnKind::Bool => "holds yes/no values, which this kind of indicator does not take".to_string(),
+            ColumnKind::Category | ColumnKind::Text => {
+                let mut examples: Vec<&str> = Vec::new();
+                for i in 0..h.len() {
+                    let v = h.cells.get(i, k).trim();
+                    if !v.is_empty() && !examples.contains(&v) {
+                        examples.push(v);
+                        if examples.len() == 3 {
+                            break;
+                        }
+                    }
+                }
+                let ex = examples.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join(", ");
+                format!("holds text ({ex}…), not numbers or known categories")
+            }
+        };
+        why.push(format!("column {:?} has a recognised name but {kind}", c.name));
+    }
+    if why.is_empty() {
+        "none of the columns has a recognised name (income, household size, people per room, water, sanitation, \
+         roof/wall/floor material, or ingreso, hacinamiento, agua, desagüe, techo…)"
+            .to_string()
+    } else {
+        why.join("; ")
+    }
+}
+
+/// An indicator from the command line: `COLUMN[:higher|lower][:WEIGHT]` (higher: larger
+/// values mean more need, the default; lower: smaller values do, like income).
+///
+/// ```
+/// use needmap::need::{parse_indicator, Direction};
+/// let i = parse_indicator("income:lower:2").unwrap();
+/// assert_eq!((i.column.as_str(), i.direction, i.weight), ("income", Direction::LowerIsWorse, 2.0));
+/// assert_eq!(parse_indicator("people_per_room").unwrap().direction, Direction::HigherIsWorse);
+/// assert_eq!(parse_indicator("water:0.5").unwrap().weight, 0.5);
+/// assert!(parse_indicator("income:lowest").unwrap_err().contains("should be higher, lower or a weight"));
+/// assert!(parse_indicator("income:down:2").unwrap_err().contains("should be higher or lower"));
+/// ```
+pub fn parse_indicator(spec: &str) -> Result<Indicator, String> {
+    let mut parts: Vec<&str> = spec.split(':').collect();
+    let mut ind = Indicator::default();
+    let bad = |what: String| format!("indicator {spec:?}: {what}");
+    if parts.len() >= 2 {
+        let last = parts[parts.len() - 1].trim();
+        let dir = |t: &str| match t.to_ascii_lowercase().as_str() {
+            "higher" | "high" | "mayor" => Some(Direction::HigherIsWorse),
+            "lower" | "low" | "menor" => Some(Direction::LowerIsWorse),
+            _ => None,
+        };
+        if let Some(d) = dir(last) {
+            ind.direction = d;
+            parts.pop();
+        } else if parts.len() >= 3 {
+            let d = dir(parts[parts.len() - 2].trim()).ok_or_else(|| {
+                bad(format!("{:?} should be higher or lower (COLUMN[:higher|lower][:WEIGHT])", parts[parts.len() - 2]))
+            })?;
+            ind.weight = match last.parse::<f64>() {
+                Ok(w) if w.is_finite() && w >= 0.0 => w,
+                _ => {
+                    return Err(bad(format!("WEIGHT {last:?} must be a number of 0 or more after COLUMN:higher|lower")));
+                }
+            };
+            ind.direction = d;
+            parts.truncate(parts.len() - 2);
+        } else {
+            match last.parse::<f64>() {
+                Ok(w) if w.is_finite() && w >= 0.0 => ind.weight = w,
+                _ => return Err(bad(format!("{last:?} should be higher, lower or a weight"))),
+            }
+            parts.pop();
+        }
+    }
+    ind.column = parts.join(":").trim().to_string();
+    if ind.column.is_empty() {
+        return Err(bad("no column name".into()));
+    }
+    Ok(ind)
+}
+
 /// Every attribute column with a recognised indicator name, with equal weights.
 pub fn auto_indicators(h: &Households) -> Vec<Indicator> {
     let mut out = Vec::new();
@@ -417,7 +509,7 @@ fn median(v: &mut [f64]) -> f64 {
 pub fn need_index(h: &Households, params: &NeedParams) -> Result<NeedScore, NeedError> {
     let indicators = if params.indicators.is_empty() { auto_indicators(h) } else { params.indicators.clone() };
     if indicators.is_empty() {
-        return Err(NeedError::NoIndicators);
+        return Err(NeedError::NoIndicators(no_indicators_reason(h)));
     }
     let names = || h.columns.iter().map(|c| format!("{:?}", c.name)).collect::<Vec<_>>().join(", ");
     let mut total_w = 0.0;

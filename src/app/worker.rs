@@ -176,7 +176,7 @@ fn run_job(job: Job, progress: &Progress, send: &dyn Fn(Msg)) -> Result<(), RunE
     let scored = match (from <= Stage::Need, upstream.scored) {
         (true, _) | (_, None) => {
             progress.stage("need", 1);
-            let s = Arc::new(analysis::need_stage(&imported, &a.need, &a.selection)?);
+            let s = Arc::new(analysis::need_stage(&imported, &a)?);
             progress.check()?;
             send(Msg::Scored(s.clone()));
             s

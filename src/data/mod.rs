@@ -138,6 +138,33 @@ impl Cells {
         debug_assert_eq!(n, self.n_cols);
     }
 
+    /// Rewrites every cell that is a number with a decimal comma (`-12,05`) with a decimal
+    /// point, in place (same length); returns how many.
+    fn decimal_commas_to_points(&mut self) -> usize {
+        let mut bytes = std::mem::take(&mut self.text).into_bytes();
+        let mut count = 0;
+        for (i, &start) in self.row_start.iter().enumerate() {
+            let mut from = start;
+            for &end in &self.ends[i * self.n_cols..(i + 1) * self.n_cols] {
+                let to = start + end as usize;
+                let cell = &mut bytes[from..to];
+                if cell.contains(&b',')
+                    && std::str::from_utf8(cell)
+                        .is_ok_and(|t| validate::parse_number(t) == Err(validate::NumberProblem::DecimalComma))
+                {
+                    for b in cell.iter_mut().filter(|b| **b == b',') {
+                        *b = b'.';
+                    }
+                    count += 1;
+                }
+                from = to;
+            }
+        }
+        // Only ASCII commas became ASCII points: still UTF-8.
+        self.text = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        count
+    }
+
     /// The text of cell `col` of household `i`.
     #[inline]
     pub fn get(&self, i: usize, col: usize) -> &str {
@@ -611,7 +638,7 @@ fn read_all(
         })
         .collect();
 
-    let mut b = Builder::new(Checker::new(path, &headers, &detected, keep_cols, opts, is_geojson));
+    let mut b = Builder::new(Checker::new(path, &headers, &detected, keep_cols, opts, &source.format()));
     // Room for the kept text and the households, from what the sample says of the file.
     let sample_bytes: usize = sample.iter().map(|r| r.text.len() + r.len()).sum::<usize>().max(1);
     let per_record = sample_bytes as f64 / sample.len().max(1) as f64;
@@ -692,6 +719,8 @@ pub(crate) struct Checker<'a> {
     accuracy_cutoff_m: Option<f64>,
     /// Index of the id column among the kept ones.
     id_kept: Option<usize>,
+    /// A `;`-delimited file: decimal commas are decimal marks.
+    decimal_comma: bool,
 }
 
 /// A record that passed the row checks.
@@ -710,10 +739,19 @@ impl<'a> Checker<'a> {
         det: &'a Detected,
         keep_cols: Vec<usize>,
         opts: &ImportOptions,
-        geojson: bool,
+        format: &Format,
     ) -> Self {
         let id_kept = det.id.and_then(|id| keep_cols.iter().position(|&c| c == id));
-        Self { path, headers, det, keep_cols, geojson, accuracy_cutoff_m: opts.accuracy_cutoff_m, id_kept }
+        Self {
+            path,
+            headers,
+            det,
+            keep_cols,
+            geojson: matches!(format, Format::Geojson),
+            accuracy_cutoff_m: opts.accuracy_cutoff_m,
+            id_kept,
+            decimal_comma: matches!(format, Format::Csv { delimiter: ';' }),
+        }
     }
 
     pub fn has_accuracy(&self) -> bool {
@@ -767,7 +805,7 @@ impl<'a> Checker<'a> {
                 .map(|()| (*lat, *lon, None))
                 .map_err(|(kind, msg)| (kind, None, msg)),
             Some(Err((kind, msg))) => Err((*kind, None, msg.clone())),
-            None => validate::coordinates(&self.det.coords, rec),
+            None => validate::coordinates(&self.det.coords, rec, self.decimal_comma),
         };
         let (lat, lon, geo_acc) = match coords {
             Ok(c) => c,
@@ -782,8 +820,9 @@ impl<'a> Checker<'a> {
             );
             flags.push(self.issue(rec, row, line, IssueKind::ShortRow, None, msg));
         }
-        let acc =
-            geo_acc.or_else(|| self.det.accuracy.and_then(|c| validate::parse_number(rec.field(c)).ok().flatten()));
+        let acc = geo_acc.or_else(|| {
+            self.det.accuracy.and_then(|c| validate::parse_number_in(rec.field(c), self.decimal_comma).ok().flatten())
+        });
         if let (Some(a), Some(cut)) = (acc, self.accuracy_cutoff_m)
             && a > cut
         {
@@ -937,6 +976,15 @@ impl<'a> Builder<'a> {
         drop(std::mem::take(&mut self.seq));
         self.out.cells.shrink();
         self.out.format = Some(format.clone());
+        if self.chk.decimal_comma {
+            let n = self.out.cells.decimal_commas_to_points();
+            if n > 0 {
+                notes.push(format!(
+                    "{n} values written with a decimal comma (\"12,5\") read as decimals (\"12.5\"): the file is \
+                     ';'-delimited, as spreadsheets write CSV where the comma is the decimal mark"
+                ));
+            }
+        }
         let chk = &self.chk;
         // Columns: the kept ones, typed.
         progress.stage("validate", chk.keep_cols.len() as u64);

@@ -55,6 +55,22 @@ pub fn parse_number(s: &str) -> Result<Option<f64>, NumberProblem> {
     }
 }
 
+/// [`parse_number`], and when `decimal_comma` (a `;`-delimited file, as Excel writes where
+/// the comma is the decimal mark) a decimal comma reads as a decimal point.
+pub fn parse_number_in(s: &str, decimal_comma: bool) -> Result<Option<f64>, NumberProblem> {
+    match parse_number(s) {
+        Err(NumberProblem::DecimalComma) if decimal_comma => Ok(s.trim().replace(',', ".").parse::<f64>().ok()),
+        r => r,
+    }
+}
+
+/// A number written with leading zeros (`00501`, `007`): a code (postal, district, phone),
+/// which must stay text so no output drops the zeros.
+pub fn is_zero_padded_code(v: &str) -> bool {
+    let b = v.as_bytes();
+    b.len() > 1 && b[0] == b'0' && b.iter().all(u8::is_ascii_digit)
+}
+
 /// Powers of ten that are exact in an `f64`.
 const POW10: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
@@ -129,11 +145,15 @@ pub fn parse_wkt(s: &str) -> Option<(f64, f64)> {
 type RowProblem = (IssueKind, Option<usize>, String);
 
 /// The coordinates of one record, or why it has none.
-pub(crate) fn coordinates(spec: &CoordSpec, rec: &impl Fields) -> Result<(f64, f64, Option<f64>), RowProblem> {
+pub(crate) fn coordinates(
+    spec: &CoordSpec,
+    rec: &impl Fields,
+    decimal_comma: bool,
+) -> Result<(f64, f64, Option<f64>), RowProblem> {
     match *spec {
         CoordSpec::Columns { lat, lon } => {
-            let lat_v = number_field(rec.field(lat), "latitude", lat)?;
-            let lon_v = number_field(rec.field(lon), "longitude", lon)?;
+            let lat_v = number_field(rec.field(lat), "latitude", lat, decimal_comma)?;
+            let lon_v = number_field(rec.field(lon), "longitude", lon, decimal_comma)?;
             match (lat_v, lon_v) {
                 (Some(a), Some(o)) => {
                     check_lat_lon(a, o).map_err(|(k, m)| {
@@ -171,8 +191,8 @@ pub(crate) fn coordinates(spec: &CoordSpec, rec: &impl Fields) -> Result<(f64, f
     }
 }
 
-fn number_field(text: &str, what: &str, col: usize) -> Result<Option<f64>, RowProblem> {
-    parse_number(text).map_err(|p| match p {
+fn number_field(text: &str, what: &str, col: usize, decimal_comma: bool) -> Result<Option<f64>, RowProblem> {
+    parse_number_in(text, decimal_comma).map_err(|p| match p {
         NumberProblem::DecimalComma => (
             IssueKind::DecimalComma,
             Some(col),
@@ -220,11 +240,12 @@ pub(crate) fn infer_kind(cells: &Cells, col: usize, n: usize) -> (ColumnKind, us
     struct Tally<'a> {
         non_empty: usize,
         not_numbers: usize,
+        codes: usize,
         boolean: bool,
         distinct: FxHashMap<&'a str, ()>,
     }
     let tally = |range: std::ops::Range<usize>| {
-        let mut t = Tally { non_empty: 0, not_numbers: 0, boolean: true, distinct: FxHashMap::default() };
+        let mut t = Tally { non_empty: 0, not_numbers: 0, codes: 0, boolean: true, distinct: FxHashMap::default() };
         for i in range {
             let v = cells.get(i, col).trim();
             if v.is_empty() {
@@ -236,6 +257,8 @@ pub(crate) fn infer_kind(cells: &Cells, col: usize, n: usize) -> (ColumnKind, us
             }
             if !matches!(parse_number(v), Ok(Some(_))) {
                 t.not_numbers += 1;
+            } else if is_zero_padded_code(v) {
+                t.codes += 1;
             }
             if t.distinct.len() < CAP {
                 t.distinct.insert(v, ());
@@ -248,10 +271,11 @@ pub(crate) fn infer_kind(cells: &Cells, col: usize, n: usize) -> (ColumnKind, us
     let chunk = 64 * 1024;
     let parts: Vec<Tally> =
         (0..n.div_ceil(chunk)).into_par_iter().map(|c| tally(c * chunk..((c + 1) * chunk).min(n))).collect();
-    let mut all = Tally { non_empty: 0, not_numbers: 0, boolean: true, distinct: FxHashMap::default() };
+    let mut all = Tally { non_empty: 0, not_numbers: 0, codes: 0, boolean: true, distinct: FxHashMap::default() };
     for t in parts {
         all.non_empty += t.non_empty;
         all.not_numbers += t.not_numbers;
+        all.codes += t.codes;
         all.boolean &= t.boolean;
         for (v, ()) in t.distinct {
             if all.distinct.len() >= CAP {
@@ -264,7 +288,8 @@ pub(crate) fn infer_kind(cells: &Cells, col: usize, n: usize) -> (ColumnKind, us
     let d = all.distinct.len();
     // A column of numbers with a stray bad cell (a typo, a decimal comma) is still numeric:
     // the bad cells read as missing and the need index reports them.
-    let numeric = not_numbers == 0 || (not_numbers * 100 <= non_empty && not_numbers < non_empty);
+    // Zero-padded values are codes: the column is text (or a category), whatever else it holds.
+    let numeric = all.codes == 0 && (not_numbers == 0 || (not_numbers * 100 <= non_empty && not_numbers < non_empty));
     let kind = if non_empty == 0 {
         ColumnKind::Empty
     } else if boolean {

@@ -93,6 +93,7 @@ pub fn report_json(o: &Outcome) -> Value {
             "indicators": o.scored.need.indicators,
             "missing_policy": o.resolved.need.missing,
             "excluded_households": o.scored.need.excluded,
+            "note": o.scored.note,
         },
         "selection": {
             "rule": o.resolved.selection,
