@@ -219,39 +219,77 @@ fn host_port(url: &str) -> Option<(String, u16)> {
     (!host.is_empty()).then(|| (host.to_string(), port))
 }
 
-/// Tiles from a folder laid out as `z/x/y.png` (or `.jpg`, `.jpeg`, `.webp` if decodable), as
-/// written by most tile downloaders. Read on demand and kept in memory.
-pub struct FolderTiles {
+/// Where a [`LocalTiles`] reads a tile's bytes: a `z/x/y` folder or an MBTiles file.
+pub trait TileFile: Send {
+    /// The encoded image (PNG, JPEG) of tile `z/x/y` (XYZ numbering), if there is one.
+    fn read(&self, zoom: u8, x: u32, y: u32) -> Option<Vec<u8>>;
+    /// The deepest zoom level held; deeper views stretch its tiles.
+    fn max_zoom(&self) -> u8;
+    fn attribution(&self) -> &'static str;
+}
+
+/// A folder laid out as `z/x/y.png` (or `.jpg`, `.jpeg`), as most tile downloaders write it.
+pub struct TileFolder {
     dir: PathBuf,
-    ctx: Context,
-    cache: HashMap<TileId, Option<Tile>>,
     max_zoom: u8,
 }
 
-impl FolderTiles {
-    pub fn new(dir: PathBuf, ctx: Context) -> Self {
+impl TileFolder {
+    pub fn new(dir: PathBuf) -> Self {
         let max_zoom = std::fs::read_dir(&dir)
             .map(|rd| rd.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u8>().ok()).max().unwrap_or(19))
             .unwrap_or(19);
-        Self { dir, ctx, cache: HashMap::new(), max_zoom }
-    }
-
-    fn load(&self, id: TileId) -> Option<Tile> {
-        for ext in ["png", "jpg", "jpeg"] {
-            let p = self.dir.join(id.zoom.to_string()).join(id.x.to_string()).join(format!("{}.{ext}", id.y));
-            if let Ok(bytes) = std::fs::read(&p) {
-                return Tile::new(&bytes, &Style, id.zoom, 256, &self.ctx).ok();
-            }
-        }
-        None
+        Self { dir, max_zoom }
     }
 }
 
-impl Tiles for FolderTiles {
+impl TileFile for TileFolder {
+    fn read(&self, zoom: u8, x: u32, y: u32) -> Option<Vec<u8>> {
+        ["png", "jpg", "jpeg"].iter().find_map(|ext| {
+            std::fs::read(self.dir.join(zoom.to_string()).join(x.to_string()).join(format!("{y}.{ext}"))).ok()
+        })
+    }
+
+    fn max_zoom(&self) -> u8 {
+        self.max_zoom
+    }
+
+    fn attribution(&self) -> &'static str {
+        "Local tiles"
+    }
+}
+
+/// Tiles read from a local [`TileFile`] on demand and kept in memory; past the file's
+/// deepest level, the parent tile's quarter is stretched.
+pub struct LocalTiles {
+    file: Box<dyn TileFile>,
+    ctx: Context,
+    cache: HashMap<TileId, Option<Tile>>,
+}
+
+/// The folder source (kept under its old name for the tests and callers).
+pub type FolderTiles = LocalTiles;
+
+impl LocalTiles {
+    pub fn new(dir: PathBuf, ctx: Context) -> Self {
+        Self::from_file(Box::new(TileFolder::new(dir)), ctx)
+    }
+
+    pub fn from_file(file: Box<dyn TileFile>, ctx: Context) -> Self {
+        Self { file, ctx, cache: HashMap::new() }
+    }
+
+    fn load(&self, id: TileId) -> Option<Tile> {
+        let bytes = self.file.read(id.zoom, id.x, id.y)?;
+        Tile::new(&bytes, &Style, id.zoom, 256, &self.ctx).ok()
+    }
+}
+
+impl Tiles for LocalTiles {
     fn at(&mut self, tile_id: TileId) -> Option<TilePiece> {
-        // Past the folder's deepest level, stretch the parent tile's quarter.
+        // Past the file's deepest level, stretch the parent tile's quarter.
         let (mut id, mut uv) = (tile_id, Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0)));
-        while id.zoom > self.max_zoom {
+        while id.zoom > self.file.max_zoom() {
             let (qx, qy) = ((id.x % 2) as f32, (id.y % 2) as f32);
             uv = Rect::from_min_max(
                 pos2((qx + uv.min.x) / 2.0, (qy + uv.min.y) / 2.0),
@@ -267,7 +305,7 @@ impl Tiles for FolderTiles {
     }
 
     fn attribution(&self) -> Attribution {
-        Attribution { text: "Local tiles", url: "", logo_light: None, logo_dark: None }
+        Attribution { text: self.file.attribution(), url: "", logo_light: None, logo_dark: None }
     }
 
     fn tile_size(&self) -> u32 {
@@ -408,7 +446,7 @@ mod tests {
         std::fs::write(t.join("5.png"), png([200, 10, 10])).unwrap();
         let ctx = egui::Context::default();
         let mut tiles = FolderTiles::new(dir.path().to_path_buf(), ctx);
-        assert_eq!(tiles.max_zoom, 3);
+        assert_eq!(tiles.file.max_zoom(), 3);
         let piece = tiles.at(TileId { x: 2, y: 5, zoom: 3 }).expect("the tile on disk");
         assert_eq!(piece.uv, Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0)));
         assert!(tiles.at(TileId { x: 3, y: 5, zoom: 3 }).is_none(), "a tile not on disk");
