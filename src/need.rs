@@ -452,7 +452,9 @@ pub fn parse_indicator(spec: &str) -> Result<Indicator, String> {
             ind.weight = match last.parse::<f64>() {
                 Ok(w) if w.is_finite() && w >= 0.0 => w,
                 _ => {
-                    return Err(bad(format!("WEIGHT {last:?} must be a number of 0 or more after COLUMN:higher|lower")));
+                    return Err(bad(format!(
+                        "WEIGHT {last:?} must be a number of 0 or more after COLUMN:higher|lower"
+                    )));
                 }
             };
             ind.direction = d;

@@ -12,7 +12,8 @@ use egui_kittest::kittest::Queryable as _;
 use needmap::analysis::{self, Analysis};
 use needmap::app::NeedmapApp;
 use needmap::app::i18n::Lang;
-use needmap::app::state::{Notice, Prefs, Tab};
+use needmap::app::state::{Command, Notice, Prefs, Tab};
+use needmap::app::worker::Stage;
 use needmap::progress::Progress;
 
 fn sample(name: &str) -> PathBuf {
@@ -311,6 +312,33 @@ fn a_bad_file_shows_a_clear_message_not_a_panic() {
         other => panic!("expected an error notice, got {other:?}"),
     }
     assert!(app(&mut h).state.zones.is_none());
+}
+
+#[test]
+fn a_panic_in_a_stage_becomes_a_notice_and_the_app_runs_again() {
+    let mut h = harness(Lang::En);
+    h.step();
+    app(&mut h).worker.inject_panic = Some(Stage::Cluster);
+    app(&mut h).open(sample("lima_households.csv"));
+    wait_idle(&mut h);
+    match &app(&mut h).state.notice {
+        Some(Notice::Error(e)) => {
+            assert!(e.contains("internal error") && e.contains("Clustering"), "names the stage: {e}");
+            assert!(e.contains("injected panic"), "carries the panic's message: {e}");
+        }
+        other => panic!("expected an error notice, got {other:?}"),
+    }
+    assert!(app(&mut h).state.imported.is_some(), "the stages before the panic kept their results");
+    assert!(app(&mut h).state.zones.is_none());
+    // The bug "fixed", the user changes a setting and runs again: zones appear.
+    app(&mut h).worker.inject_panic = None;
+    app(&mut h).state.analysis.cluster.eps_m = Some(250.0);
+    app(&mut h).apply_command(Command::Rerun(Stage::Cluster));
+    wait_idle(&mut h);
+    assert!(!matches!(app(&mut h).state.notice, Some(Notice::Error(_))), "{:?}", app(&mut h).state.notice);
+    assert!(app(&mut h).state.zones.as_ref().is_some_and(|z| !z.zones.is_empty()));
+    h.get_by_label("Zones").click();
+    h.step();
 }
 
 /// Snapshots of the main screens, one failure hiding none.

@@ -383,6 +383,11 @@ impl NeedmapApp {
                 Msg::Failed(e) => {
                     self.state.notice = Some(Notice::Error(e));
                 }
+                Msg::Crashed { stage, message } => {
+                    self.state.notice = Some(Notice::Error(
+                        s.f("notice.crashed", &[("stage", &s.t(stage_key(stage))), ("message", &message)]),
+                    ));
+                }
                 Msg::Cancelled => {
                     self.state.notice = Some(Notice::Info(s.t("status.cancelled").into()));
                 }

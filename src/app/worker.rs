@@ -58,6 +58,11 @@ pub enum Msg {
     /// The job ran every stage it had to.
     Finished,
     Failed(String),
+    /// A stage panicked (a bug): which stage (a progress key), and the panic's message.
+    Crashed {
+        stage: &'static str,
+        message: String,
+    },
     Cancelled,
     Exported(Result<PathBuf, String>),
 }
@@ -76,6 +81,10 @@ pub struct Worker {
     pub running: Option<Running>,
     /// An export is being written.
     pub exporting: bool,
+    /// Test hook: jobs panic when they reach this stage (to test that the app survives its
+    /// own bugs). Never set outside tests.
+    #[doc(hidden)]
+    pub inject_panic: Option<Stage>,
     repaint: Arc<dyn Fn() + Send + Sync>,
 }
 
@@ -84,7 +93,7 @@ impl Worker {
     /// `Context::request_repaint`).
     pub fn new(repaint: impl Fn() + Send + Sync + 'static) -> Self {
         let (tx, rx) = channel();
-        Self { tx, rx, next_id: 1, running: None, exporting: false, repaint: Arc::new(repaint) }
+        Self { tx, rx, next_id: 1, running: None, exporting: false, inject_panic: None, repaint: Arc::new(repaint) }
     }
 
     /// Starts `job`, cancelling the one before.
@@ -96,6 +105,7 @@ impl Worker {
         self.running = Some(Running { id, progress: progress.clone(), started: std::time::Instant::now() });
         let tx = self.tx.clone();
         let repaint = self.repaint.clone();
+        let panic_at = self.inject_panic;
         std::thread::Builder::new()
             .name("needmap-worker".into())
             .spawn(move || {
@@ -103,10 +113,16 @@ impl Worker {
                     let _ = tx.send((id, m));
                     repaint();
                 };
-                match run_job(job, &progress, &send) {
-                    Ok(()) => send(Msg::Finished),
-                    Err(RunError::Cancelled) => send(Msg::Cancelled),
-                    Err(e) => send(Msg::Failed(e.to_string())),
+                // A bug of ours in a stage must not take the app (and the user's settings)
+                // down: the panic becomes a notice naming the stage, and the next run starts
+                // afresh on a new thread.
+                let run =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_job(job, &progress, &send, panic_at)));
+                match run {
+                    Ok(Ok(())) => send(Msg::Finished),
+                    Ok(Err(RunError::Cancelled)) => send(Msg::Cancelled),
+                    Ok(Err(e)) => send(Msg::Failed(e.to_string())),
+                    Err(payload) => send(Msg::Crashed { stage: progress.snapshot().0, message: panic_text(&*payload) }),
                 }
             })
             .expect("spawn worker thread");
@@ -118,7 +134,11 @@ impl Worker {
         let repaint = self.repaint.clone();
         self.exporting = true;
         std::thread::spawn(move || {
-            let r = crate::export::write_run(&outcome, &input, &dir, force).map(|()| dir).map_err(|e| e.to_string());
+            let write = || crate::export::write_run(&outcome, &input, &dir, force).map(|()| dir.clone());
+            let r = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(write)) {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(payload) => Err(format!("internal error while writing: {}", panic_text(&*payload))),
+            };
             let _ = tx.send((0, Msg::Exported(r)));
             repaint();
         });
@@ -146,7 +166,7 @@ impl Worker {
                     out.push(msg)
                 }
                 _ if Some(id) == current => {
-                    let last = matches!(msg, Msg::Finished | Msg::Failed(_) | Msg::Cancelled);
+                    let last = matches!(msg, Msg::Finished | Msg::Failed(_) | Msg::Crashed { .. } | Msg::Cancelled);
                     out.push(msg);
                     if last {
                         self.running = None;
@@ -160,7 +180,22 @@ impl Worker {
     }
 }
 
-fn run_job(job: Job, progress: &Progress, send: &dyn Fn(Msg)) -> Result<(), RunError> {
+/// The text of a panic's payload.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+fn injected_panic(at: Option<Stage>, stage: Stage) {
+    if at == Some(stage) {
+        panic!("injected panic in stage {stage:?} (test hook)");
+    }
+}
+
+fn run_job(job: Job, progress: &Progress, send: &dyn Fn(Msg), panic_at: Option<Stage>) -> Result<(), RunError> {
     let Job { path, analysis: a, from, upstream } = job;
     let (imported, map_households) = match (from, upstream.imported, upstream.map_households) {
         (Stage::Import, _, _) | (_, None, _) | (_, _, None) => {
@@ -185,6 +220,8 @@ fn run_job(job: Job, progress: &Progress, send: &dyn Fn(Msg)) -> Result<(), RunE
     };
     let clustered = match (from <= Stage::Cluster, upstream.clustered) {
         (true, _) | (_, None) => {
+            progress.stage("cluster", 1);
+            injected_panic(panic_at, Stage::Cluster);
             let c = Arc::new(analysis::cluster_stage(&imported, &scored, &a.cluster, progress)?);
             progress.check()?;
             send(Msg::Clustered(c.clone()));
