@@ -197,6 +197,29 @@ pub struct Imported {
     /// People per household (NaN where unknown), when there is a people column.
     pub people: Option<Vec<f64>>,
     pub people_column: Option<String>,
+    /// Size and modification time of the file when it was read, to notice a later change.
+    pub stamp: Option<FileStamp>,
+}
+
+/// What tells a file changed on disk: its size and modification time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    pub len: u64,
+    pub modified: Option<std::time::SystemTime>,
+}
+
+impl FileStamp {
+    pub fn of(path: &Path) -> Option<FileStamp> {
+        let m = std::fs::metadata(path).ok()?;
+        Some(FileStamp { len: m.len(), modified: m.modified().ok() })
+    }
+}
+
+impl Imported {
+    /// Whether `path` (the file this was read from) is no longer what was read.
+    pub fn changed_on_disk(&self, path: &Path) -> bool {
+        self.stamp.is_some_and(|s| FileStamp::of(path) != Some(s))
+    }
 }
 
 const PEOPLE_NAMES: &[&str] = &[
@@ -214,6 +237,8 @@ const PEOPLE_NAMES: &[&str] = &[
 ];
 
 pub fn import_stage(path: &Path, cfg: &InputConfig, keep: &Keep, progress: &Progress) -> Result<Imported, RunError> {
+    // Taken before reading, so a change while reading is noticed too.
+    let stamp = FileStamp::of(path);
     let (households, report) = data::import(path, &cfg.options, keep, progress)?;
     let xyz = households.xyz();
     progress.check()?;
@@ -229,7 +254,7 @@ pub fn import_stage(path: &Path, cfg: &InputConfig, keep: &Keep, progress: &Prog
     };
     let people = people_col.map(|c| households.numbers(c).into_iter().map(|v| v.unwrap_or(f64::NAN)).collect());
     let people_column = people_col.map(|c| households.columns[c].name.clone());
-    Ok(Imported { households, report, xyz, people, people_column })
+    Ok(Imported { households, report, xyz, people, people_column, stamp })
 }
 
 /// The need score and the critical households.

@@ -341,6 +341,55 @@ fn a_panic_in_a_stage_becomes_a_notice_and_the_app_runs_again() {
     h.step();
 }
 
+#[test]
+fn a_survey_changed_on_disk_is_noticed_before_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let survey = dir.path().join("lima.csv");
+    std::fs::copy(sample("lima_households.csv"), &survey).unwrap();
+    let mut h = harness(Lang::En);
+    h.step();
+    app(&mut h).open(survey.clone());
+    wait_idle(&mut h);
+    assert!(app(&mut h).state.zones.is_some());
+    // Someone edits the survey (a new household at the end) while the app shows it.
+    let mut text = std::fs::read_to_string(&survey).unwrap();
+    let last = text.lines().last().unwrap().to_string();
+    text.push_str(&last.replacen(last.split(',').next().unwrap(), "H-NEW", 1));
+    text.push('\n');
+    std::fs::write(&survey, text).unwrap();
+    h.get_by_label("Export").click();
+    h.step();
+    let out = dir.path().join("out");
+    export_through_panel(&mut h, &out);
+    assert!(!out.exists(), "nothing written from a file that changed");
+    match &app(&mut h).state.notice {
+        Some(Notice::Error(e)) => assert!(e.contains("changed on disk") && e.contains("lima.csv"), "{e}"),
+        other => panic!("expected a notice, got {other:?}"),
+    }
+    h.get_by_label("Export the results shown").click();
+    h.step();
+    wait_idle(&mut h);
+    assert!(out.join("zones.csv").exists(), "the user chose to export what is shown");
+    // Reloading reads the file as it is now: one more household, and export goes straight on.
+    let before = app(&mut h).state.imported.as_ref().unwrap().households.len();
+    let again = dir.path().join("out2");
+    std::fs::write(&survey, std::fs::read_to_string(&survey).unwrap() + "\n").unwrap();
+    app(&mut h).state.export_dir_text = again.display().to_string();
+    h.get_by_label("Write the outputs").click();
+    h.step();
+    h.step();
+    assert!(!again.exists());
+    assert!(app(&mut h).state.input_changed, "{:?}", app(&mut h).state.notice);
+    h.get_by_label("Reload the file").click();
+    h.step();
+    wait_idle(&mut h);
+    assert_eq!(app(&mut h).state.imported.as_ref().unwrap().households.len(), before + 1, "H-NEW is read");
+    h.get_by_label("Write the outputs").click();
+    h.step();
+    wait_idle(&mut h);
+    assert!(again.join("zones.csv").exists());
+}
+
 /// Snapshots of the main screens, one failure hiding none.
 #[test]
 fn main_screens_match_their_snapshots() {

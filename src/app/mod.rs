@@ -155,7 +155,8 @@ impl NeedmapApp {
                     _ => None,
                 }
             }
-            Command::Export(dir) => self.export(dir),
+            Command::Export(dir) => self.export(dir, false),
+            Command::ExportAnyway(dir) => self.export(dir, true),
             Command::SaveAnalysis(p) => {
                 let a = self.resolved_analysis();
                 let r = crate::export::atomic::write_file(&p, None, true, |f| {
@@ -258,7 +259,9 @@ impl NeedmapApp {
         a
     }
 
-    fn export(&mut self, dir: PathBuf) {
+    /// Exports the current results; `anyway`: even if the survey changed on disk since it was
+    /// loaded (otherwise that is said first, so outputs never silently disagree with the file).
+    fn export(&mut self, dir: PathBuf, anyway: bool) {
         let s = self.strings();
         let (Some(input), Some(imported), Some(scored), Some(clustered), Some(zones)) = (
             self.state.path.clone(),
@@ -274,6 +277,12 @@ impl NeedmapApp {
             self.state.notice = Some(Notice::Error(s.t("notice.wait_for_run").into()));
             return;
         }
+        if !anyway && imported.changed_on_disk(&input) {
+            self.state.input_changed = true;
+            self.state.notice = Some(Notice::Error(s.f("notice.input_changed", &[("path", &input.display())])));
+            return;
+        }
+        self.state.input_changed = false;
         let outcome = Outcome {
             imported,
             scored,
@@ -345,9 +354,16 @@ impl NeedmapApp {
                     if let Some(p) = &self.state.path {
                         self.state.prefs.remember(p);
                     }
-                    if self.state.map_households.is_none() || self.state.imported.is_none() {
+                    let first = self.state.map_households.is_none() || self.state.imported.is_none();
+                    if first {
                         self.state.frame_request = map.bbox;
                     }
+                    // Every later result was computed for the households before: drop them
+                    // (a re-read file may have more or fewer households; drawing old scores
+                    // over new households would index past their end).
+                    let suggestion = self.state.suggestion.take();
+                    self.state.clear_results();
+                    self.state.suggestion = suggestion;
                     self.state.imported = Some(imp);
                     self.state.map_households = Some(map);
                 }

@@ -33,6 +33,8 @@ pub enum Command {
     /// Centre the map on the selected zone (or the data, with `None`).
     Frame(Option<u32>),
     Export(PathBuf),
+    /// Export although the survey changed on disk since it was loaded.
+    ExportAnyway(PathBuf),
     SaveAnalysis(PathBuf),
     LoadAnalysis(PathBuf),
     SetTiles(TileSetting),
@@ -186,6 +188,8 @@ pub struct AppState {
     pub frame_request: Option<super::map::BBox>,
     pub sort: (SortBy, bool),
     pub export_dir_text: String,
+    /// The survey changed on disk since it was loaded: the Export panel asks before writing.
+    pub input_changed: bool,
     /// Last finished run, seconds.
     pub last_run_s: Option<f64>,
 }
@@ -193,6 +197,7 @@ pub struct AppState {
 impl AppState {
     /// Drops every result (a new file is being opened).
     pub fn clear_results(&mut self) {
+        self.input_changed = false;
         self.imported = None;
         self.map_households = None;
         self.scored = None;

@@ -26,6 +26,18 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>, e
         }
     });
     ui.label(RichText::new(s.t("export.new_folder")).small().weak());
+    if st.input_changed {
+        ui.colored_label(egui::Color32::from_rgb(0xc0, 0x1c, 0x28), s.t("export.input_changed"));
+        ui.horizontal(|ui| {
+            if ui.button(s.t("export.reload")).clicked() {
+                st.input_changed = false;
+                cmds.push(Command::Rerun(super::super::worker::Stage::Import));
+            }
+            if ui.button(s.t("export.anyway")).clicked() {
+                cmds.push(Command::ExportAnyway(st.export_dir_text.trim().into()));
+            }
+        });
+    }
     ui.add_enabled_ui(ready && !exporting && !st.export_dir_text.trim().is_empty(), |ui| {
         if ui.button(s.t("export.write")).clicked() {
             cmds.push(Command::Export(st.export_dir_text.trim().into()));
