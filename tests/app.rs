@@ -390,6 +390,51 @@ fn a_survey_changed_on_disk_is_noticed_before_export() {
     assert!(again.join("zones.csv").exists());
 }
 
+#[test]
+fn the_analysis_is_saved_as_it_changes_and_offered_back_after_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = dir.path().join("session.toml");
+    {
+        let mut h = harness(Lang::En);
+        h.step();
+        app(&mut h).use_session(session.clone(), true);
+        app(&mut h).open(sample("lima_households.csv"));
+        wait_idle(&mut h);
+        app(&mut h).state.analysis.cluster.eps_m = Some(275.0);
+        app(&mut h).state.analysis.cluster.min_points = Some(9);
+        h.step();
+        // The process is killed here: no save at exit, the harness is simply dropped.
+    }
+    let saved = std::fs::read_to_string(&session).expect("the session was written as settings changed");
+    assert!(saved.contains("eps_m = 275.0") && saved.contains("min_points = 9"), "{saved}");
+    let loaded = Analysis::load(&session);
+    assert!(loaded.as_ref().is_ok_and(|a| a.input.path.is_some()), "{:?}\n{saved}", loaded.map(|a| a.input));
+    let mut h = harness(Lang::En);
+    h.step();
+    app(&mut h).use_session(session.clone(), true);
+    h.step();
+    h.step();
+    h.get_by_label("Restore").click();
+    h.step();
+    wait_idle(&mut h);
+    let a = app(&mut h);
+    assert_eq!(a.state.path.as_deref(), Some(sample("lima_households.csv").as_path()));
+    assert_eq!(a.state.analysis.cluster.eps_m, Some(275.0));
+    let clustered = a.state.clustered.as_ref().expect("the restored analysis ran");
+    assert_eq!((clustered.resolved.eps_m, clustered.resolved.min_points), (Some(275.0), Some(9)));
+    // "Start afresh" leaves an empty app, and the next change replaces the old session.
+    let mut h = harness(Lang::En);
+    h.step();
+    app(&mut h).use_session(session.clone(), true);
+    h.step();
+    h.step();
+    h.get_by_label("Start afresh").click();
+    h.step();
+    h.step();
+    assert!(app(&mut h).state.path.is_none());
+    assert!(!std::fs::read_to_string(&session).unwrap().contains("eps_m = 275.0"));
+}
+
 /// Snapshots of the main screens, one failure hiding none.
 #[test]
 fn main_screens_match_their_snapshots() {

@@ -9,6 +9,7 @@
 pub use crate::i18n;
 pub mod map;
 pub mod panels;
+pub mod session;
 pub mod state;
 pub mod worker;
 
@@ -46,6 +47,10 @@ pub fn run(file: Option<PathBuf>) -> anyhow::Result<()> {
         Box::new(move |cc| {
             let prefs: Prefs = cc.storage.and_then(|s| eframe::get_value(s, PREFS_KEY)).unwrap_or_default();
             let mut app = NeedmapApp::new(&cc.egui_ctx, prefs, true);
+            if let Some(path) = session::default_path() {
+                // A file named on the command line is what the user wants now: no offer.
+                app.use_session(path, file.is_none());
+            }
             if let Some(f) = file {
                 app.open(f);
             }
@@ -64,6 +69,7 @@ pub struct NeedmapApp {
     connectivity: Connectivity,
     picks: (Sender<Command>, Receiver<Command>),
     title: String,
+    session: Option<session::Session>,
 }
 
 impl NeedmapApp {
@@ -84,7 +90,17 @@ impl NeedmapApp {
         }
         let export_dir_text = prefs.last_export_dir.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
         let state = AppState { prefs, export_dir_text, ..Default::default() };
-        Self { state, worker, ctx: ctx.clone(), memory, tiles, connectivity, picks: channel(), title: String::new() }
+        Self {
+            state,
+            worker,
+            ctx: ctx.clone(),
+            memory,
+            tiles,
+            connectivity,
+            picks: channel(),
+            title: String::new(),
+            session: None,
+        }
     }
 
     fn strings(&self) -> Strings {
@@ -129,6 +145,16 @@ impl NeedmapApp {
         let _ = self.memory.set_zoom(zoom);
     }
 
+    /// Saves the analysis to `path` as it changes; with `offer`, first offers to restore the
+    /// one saved there by an earlier run (shown until the user answers).
+    pub fn use_session(&mut self, path: PathBuf, offer: bool) {
+        let mut session = session::Session::new(path);
+        if offer {
+            self.state.restore_offer = session.saved();
+        }
+        self.session = Some(session);
+    }
+
     pub fn busy(&self) -> bool {
         self.worker.busy() || self.worker.exporting
     }
@@ -153,6 +179,19 @@ impl NeedmapApp {
                     (Some(id), Some(mz), _) => mz.zones.iter().find(|m| m.id == id).map(|m| m.bbox),
                     (None, _, Some(h)) => h.bbox,
                     _ => None,
+                }
+            }
+            Command::Restore(answer) => {
+                if let Some(a) = self.state.restore_offer.take()
+                    && answer
+                    && let Some(path) = a.input.path.clone()
+                {
+                    self.state.clear_results();
+                    self.state.path_text = path.display().to_string();
+                    self.state.path = Some(path);
+                    self.state.analysis = a;
+                    self.state.notice = None;
+                    self.rerun(Stage::Import);
                 }
             }
             Command::Export(dir) => self.export(dir, false),
@@ -447,6 +486,7 @@ impl NeedmapApp {
 
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui, &mut cmds));
         self.server_window_ui(ui.ctx(), &mut cmds);
+        self.restore_window_ui(ui.ctx(), &mut cmds);
         egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui, &mut cmds));
         egui::Panel::left("panel").resizable(true).default_size(390.0).min_size(300.0).show(ui, |ui| {
             ui.horizontal_wrapped(|ui| {
@@ -496,6 +536,12 @@ impl NeedmapApp {
 
         for c in cmds {
             self.apply(c);
+        }
+        // Nothing is saved over the earlier session until the user has answered its offer.
+        if self.state.restore_offer.is_none()
+            && let Some(session) = &mut self.session
+        {
+            session.save(&self.state.analysis, self.state.path.as_deref());
         }
         if self.busy() {
             ui.ctx().request_repaint_after(std::time::Duration::from_millis(100));
@@ -778,6 +824,28 @@ impl NeedmapApp {
 }
 
 impl NeedmapApp {
+    /// The offer to restore the analysis an earlier run left (after a crash, or a close).
+    fn restore_window_ui(&mut self, ctx: &egui::Context, cmds: &mut Vec<Command>) {
+        let Some(a) = &self.state.restore_offer else { return };
+        let s = self.strings();
+        let file = a.input.path.as_deref().map(|p| p.display().to_string()).unwrap_or_default();
+        egui::Window::new(s.t("restore.title"))
+            .resizable(false)
+            .collapsible(false)
+            .anchor(egui::Align2::CENTER_CENTER, [0.0, 0.0])
+            .show(ctx, |ui| {
+                ui.label(s.f("restore.text", &[("file", &file)]));
+                ui.horizontal(|ui| {
+                    if ui.button(s.t("restore.yes")).clicked() {
+                        cmds.push(Command::Restore(true));
+                    }
+                    if ui.button(s.t("restore.no")).clicked() {
+                        cmds.push(Command::Restore(false));
+                    }
+                });
+            });
+    }
+
     /// The custom tile server window: URL template, attribution, API key.
     fn server_window_ui(&mut self, ctx: &egui::Context, cmds: &mut Vec<Command>) {
         if !self.state.server_window {

@@ -32,6 +32,8 @@ pub enum Command {
     SelectZone(Option<u32>),
     /// Centre the map on the selected zone (or the data, with `None`).
     Frame(Option<u32>),
+    /// Restore the analysis saved by an earlier run (true) or start afresh (false).
+    Restore(bool),
     Export(PathBuf),
     /// Export although the survey changed on disk since it was loaded.
     ExportAnyway(PathBuf),
@@ -188,6 +190,8 @@ pub struct AppState {
     pub frame_request: Option<super::map::BBox>,
     pub sort: (SortBy, bool),
     pub export_dir_text: String,
+    /// The analysis an earlier run of the app left, offered for restoring.
+    pub restore_offer: Option<Analysis>,
     /// The survey changed on disk since it was loaded: the Export panel asks before writing.
     pub input_changed: bool,
     /// Last finished run, seconds.
