@@ -375,13 +375,27 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    if cli.command.is_some() {
+        crate::progress::on_interrupt(&cli_progress());
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(_) if let Some(sig) = crate::progress::interrupted() => {
+            // Whatever stage noticed it, the run stopped and wrote nothing.
+            eprintln!("needmap: interrupted (signal {sig}); nothing was written");
+            ExitCode::from((128 + sig) as u8)
+        }
         Err(e) => {
             eprintln!("needmap: {e:#}");
             ExitCode::from(1)
         }
     }
+}
+
+/// The progress handle of this command: one per process, cancelled by Ctrl-C or SIGTERM.
+fn cli_progress() -> Progress {
+    static P: std::sync::OnceLock<Progress> = std::sync::OnceLock::new();
+    P.get_or_init(Progress::new).clone()
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -556,7 +570,7 @@ where
 
 fn run_pipeline(input: &std::path::Path, out: &std::path::Path, a: &Analysis, force: bool) -> anyhow::Result<()> {
     atomic::check_target(out, Some(input), force)?;
-    let outcome = analysis::run(a, input, &Progress::new())?;
+    let outcome = analysis::run(a, input, &cli_progress())?;
     export::write_run(&outcome, input, out, force)?;
     let r = &outcome.imported.report;
     let critical = outcome.scored.critical.iter().filter(|&&c| c).count();
@@ -587,7 +601,7 @@ fn run_pipeline(input: &std::path::Path, out: &std::path::Path, a: &Analysis, fo
 
 fn audit_only(input: &std::path::Path, out: &std::path::Path, a: &Analysis, force: bool) -> anyhow::Result<()> {
     atomic::check_target(out, Some(input), force)?;
-    let outcome = analysis::run(a, input, &Progress::new())?;
+    let outcome = analysis::run(a, input, &cli_progress())?;
     let Some(audit) = &outcome.audit else { anyhow::bail!("the audit did not run (a bug)") };
     atomic::write_dir(out, Some(input), force, |dir| export::audit::write_audit_files(dir, audit))?;
     for f in &audit.flags {
@@ -608,7 +622,7 @@ fn audit_only(input: &std::path::Path, out: &std::path::Path, a: &Analysis, forc
 fn cluster_only(input: &std::path::Path, out: &std::path::Path, a: &Analysis, force: bool) -> anyhow::Result<()> {
     use std::io::Write as _;
     atomic::check_target(out, Some(input), force)?;
-    let progress = Progress::new();
+    let progress = cli_progress();
     let timer = Timer::new();
     let imported = analysis::import_stage(input, &a.input, &Keep::Only(people_names()), &progress)?;
     timer.lap("import");
@@ -687,7 +701,7 @@ fn sites_only(
     {
         atomic::check_target(out, Some(f), true)?;
     }
-    let progress = Progress::new();
+    let progress = cli_progress();
     let timer = Timer::new();
     let imported = analysis::import_stage(input, &a.input, &Keep::All, &progress)?;
     timer.lap("import");
@@ -767,7 +781,7 @@ fn hotspots_only(input: &std::path::Path, out: &std::path::Path, a: &Analysis, f
         anyhow::bail!("{}: hot spots: {e}", input.display());
     }
     atomic::check_target(out, Some(input), force)?;
-    let progress = Progress::new();
+    let progress = cli_progress();
     let timer = Timer::new();
     let by_need = params.value == crate::hotspots::NEED;
     // A column needs only that column; the need score may need any.
@@ -824,7 +838,7 @@ fn people_names() -> Vec<String> {
 }
 
 fn inspect(input: &std::path::Path, json: bool, import: &ImportArgs) -> anyhow::Result<()> {
-    let (_, report) = data::import(input, &import.options(), &Keep::All, &Progress::new())?;
+    let (_, report) = data::import(input, &import.options(), &Keep::All, &cli_progress())?;
     use std::fmt::Write as _;
     let mut out = String::new();
     if json {

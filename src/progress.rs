@@ -18,6 +18,38 @@ pub fn lap(what: impl std::fmt::Display, since: std::time::Instant) {
     }
 }
 
+/// The signal (SIGINT 2, SIGTERM 15) that interrupted the command-line run, or 0.
+static INTERRUPTED: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// The signal that interrupted this process's run, if one did (see [`on_interrupt`]).
+pub fn interrupted() -> Option<i32> {
+    match INTERRUPTED.load(Ordering::Relaxed) {
+        0 => None,
+        s => Some(s),
+    }
+}
+
+/// From now on, Ctrl-C (SIGINT) or SIGTERM cancels `progress` (the long stages stop at their
+/// next check, and writers do not put an output in place: see `export::atomic`); a second
+/// signal ends the process at once. The CLI calls this; the app has its own Cancel.
+#[cfg(unix)]
+pub fn on_interrupt(progress: &Progress) {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else { return };
+    let progress = progress.clone();
+    std::thread::spawn(move || {
+        for sig in signals.forever() {
+            if INTERRUPTED.swap(sig, Ordering::SeqCst) != 0 {
+                std::process::exit(128 + sig);
+            }
+            progress.cancel();
+        }
+    });
+}
+
+#[cfg(not(unix))]
+pub fn on_interrupt(_progress: &Progress) {}
+
 /// The user cancelled the work; nothing was produced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("cancelled")]

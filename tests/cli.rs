@@ -324,3 +324,45 @@ fn inspect_into_a_closed_pipe_exits_quietly() {
     assert!(out.status.success(), "status {:?}, stderr {stderr}", out.status);
     assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{stderr}");
 }
+
+/// Ctrl-C (SIGINT) or SIGTERM in the middle of a long `run`: it stops within seconds, exits
+/// 130/143, and leaves no output folder and no temporary files.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_run_stops_quickly_and_leaves_nothing() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    // 200k households; k-means with k = 3,000 (its k-means++ start alone) runs far longer
+    // than the test waits.
+    let mut text = String::from("id,lat,lon,income\n");
+    for i in 0..200_000u32 {
+        let (a, b) = ((i % 1000) as f64 * 2.7e-5, (i / 1000) as f64 * 1.3e-4);
+        text += &format!("{i},{:.6},{:.6},{}\n", -12.05 + a, -77.03 + b, 100 + i % 900);
+    }
+    std::fs::write(dir.path().join("big.csv"), text).unwrap();
+    for (signal, code) in [("INT", 130), ("TERM", 143)] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_needmap"))
+            .args(["run", "big.csv", "--out", "out", "--method", "kmeans", "--k", "3000", "--all-households"])
+            .current_dir(dir.path())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(1500));
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be interrupted");
+        let sent = Instant::now();
+        let kill = std::process::Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]).status();
+        assert!(kill.unwrap().success());
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(sent.elapsed() < Duration::from_secs(10), "still running 10 s after SIG{signal}");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut err = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+        assert_eq!(status.code(), Some(code), "SIG{signal}: {err}");
+        assert!(err.contains("interrupted"), "{err}");
+        assert_eq!(common::entries(dir.path()), vec!["big.csv"], "SIG{signal} left files behind");
+    }
+}

@@ -18,6 +18,16 @@ pub enum WriteError {
     HoldsInput(PathBuf),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
+    #[error("{0}: interrupted; nothing was written")]
+    Interrupted(PathBuf),
+}
+
+/// Refuses to put an output in place once the run was interrupted (Ctrl-C, SIGTERM).
+fn not_interrupted(out: &Path) -> Result<(), WriteError> {
+    match crate::progress::interrupted() {
+        Some(_) => Err(WriteError::Interrupted(out.to_path_buf())),
+        None => Ok(()),
+    }
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
@@ -68,7 +78,7 @@ pub fn write_dir(
     let tmp = temp_beside(out);
     let _ = fs::remove_dir_all(&tmp);
     fs::create_dir(&tmp).map_err(io_at(&tmp))?;
-    let result = fill(&tmp).and_then(|()| {
+    let result = fill(&tmp).and_then(|()| not_interrupted(out)).and_then(|()| {
         if out.exists() {
             // Swap: old aside, new in, old removed. A crash in between leaves both, never neither.
             let old = out.with_file_name(format!(
@@ -105,12 +115,20 @@ pub fn write_file(
         fill(&mut w)?;
         w.flush()?;
         w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        if crate::progress::interrupted().is_some() {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
+        }
         fs::rename(&tmp, out)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
-    result.map_err(io_at(out))
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::Interrupted && crate::progress::interrupted().is_some() => {
+            Err(WriteError::Interrupted(out.to_path_buf()))
+        }
+        r => r.map_err(io_at(out)),
+    }
 }
 
 #[cfg(test)]
