@@ -113,12 +113,20 @@ impl Worker {
     }
 
     /// Writes every output of `outcome` into `dir` on a thread (same writers as `needmap run`).
-    pub fn export(&mut self, outcome: Outcome, input: PathBuf, dir: PathBuf, force: bool) {
+    pub fn export(
+        &mut self,
+        outcome: Outcome,
+        input: PathBuf,
+        dir: PathBuf,
+        force: bool,
+        opts: crate::export::ExportOptions,
+    ) {
         let tx = self.tx.clone();
         let repaint = self.repaint.clone();
         self.exporting = true;
         std::thread::spawn(move || {
-            let r = crate::export::write_run(&outcome, &input, &dir, force).map(|()| dir).map_err(|e| e.to_string());
+            let r =
+                crate::export::write_run(&outcome, &input, &dir, force, &opts).map(|()| dir).map_err(|e| e.to_string());
             let _ = tx.send((0, Msg::Exported(r)));
             repaint();
         });
