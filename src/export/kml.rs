@@ -7,9 +7,10 @@
 //!   the run's language) and as `ExtendedData` (English names, as in `zones.csv`);
 //! - **Build sites**, when sites were chosen: one point each, `Site <n>`;
 //! - **Hot spots** and **Cold spots**, when hot spots ran: the households significant after
-//!   the false-discovery correction, styled by their 99/95/90 % confidence bin;
-//! - **Households**, when [`KmlHouseholds`] says so: one point each, coloured by need, every
-//!   input column in `ExtendedData`, then `need`, `critical`, `cluster`, `zone` (renamed
+//!   the false-discovery correction, styled by their 99/95/90 % confidence bin, their
+//!   figures on one line;
+//! - **Households**, when [`KmlHouseholds`] says so: one point each, coloured by need, need,
+//!   critical and zone on one line in `description`, every input column in `ExtendedData`, then `need`, `critical`, `cluster`, `zone` (renamed
 //!   `zone_2` etc. when the input has a column of that name, as in needmap.gpkg).
 //!
 //! Point folders hold at most [`POINT_LIMIT`] points unless asked for all (`always`): past
@@ -332,14 +333,17 @@ fn spot_placemark(out: &mut String, s: Strings, o: &Outcome, r: &HotspotResult, 
     out.push_str("<Placemark>");
     element(out, "name", &household_name(s, o, i));
     let kind = if r.hot[i] > 0 { s.t("gis.hot") } else { s.t("gis.cold") };
-    let rows = [
-        (s.t("gis.confidence"), format!("{kind}, {}", confidence(r.bin[i]))),
-        (s.t("gis.gi_z"), format!("{z:.3}")),
-        (s.t("gis.p"), super::csv::fmt_p(p)),
-        (s.t("gis.neighbours"), r.neighbours[i].to_string()),
-        (s.t("gis.band"), format!("{} m", r.band_m)),
-    ];
-    element(out, "description", &html_table(&rows));
+    // One line, not a table: there may be tens of thousands of these.
+    let line = format!(
+        "{kind}, {} · {} {z:.3} · {} {} · {} {}",
+        confidence(r.bin[i]),
+        s.t("gis.gi_z"),
+        s.t("gis.p"),
+        super::csv::fmt_p(p),
+        s.t("gis.neighbours"),
+        r.neighbours[i]
+    );
+    element(out, "description", &line);
     out.push_str(&format!("<styleUrl>#{}</styleUrl><ExtendedData>", bin_style(r.bin[i])));
     data(out, "row", &h.row[i].to_string());
     data(out, "id", h.id(i));
@@ -366,12 +370,17 @@ fn household_placemark(
     let zone = o.zones.zone_of[i];
     out.push_str("<Placemark>");
     element(out, "name", &household_name(s, o, i));
-    let rows = [
-        (s.t("gis.need"), if need.is_finite() { format!("{need:.3}") } else { s.t("gis.none").to_string() }),
-        (s.t("gis.critical"), if critical { s.t("gis.yes") } else { s.t("gis.no") }.to_string()),
-        (s.t("gis.zone"), rank_of_zone.get(&zone).map_or_else(|| s.t("gis.none").to_string(), |r| format!("#{r}"))),
-    ];
-    element(out, "description", &html_table(&rows));
+    // One line, not a table (the columns are in ExtendedData): a file of 50,000 stays small.
+    let line = format!(
+        "{}: {} · {}: {} · {}: {}",
+        s.t("gis.need"),
+        if need.is_finite() { format!("{need:.3}") } else { s.t("gis.none").to_string() },
+        s.t("gis.critical"),
+        if critical { s.t("gis.yes") } else { s.t("gis.no") },
+        s.t("gis.zone"),
+        rank_of_zone.get(&zone).map_or_else(|| s.t("gis.none").to_string(), |r| format!("#{r}")),
+    );
+    element(out, "description", &line);
     out.push_str("<styleUrl>#");
     out.push_str(&need_style(need));
     out.push_str("</styleUrl><ExtendedData>");
