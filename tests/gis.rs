@@ -172,6 +172,10 @@ fn lima_field_kit_reads_in_gdal_with_the_right_counts() {
     for (layer, count) in &want {
         let idx: i64 = db.query_row(&format!("SELECT count(*) FROM rtree_{layer}_geom"), [], |r| r.get(0)).unwrap();
         assert_eq!(idx as u64, *count, "rtree_{layer}_geom");
+        // SQLite's own consistency check of the index, and each entry's box is its geometry's.
+        let check: String =
+            db.query_row(&format!("SELECT rtreecheck('rtree_{layer}_geom')"), [], |r| r.get(0)).unwrap();
+        assert_eq!(check, "ok", "rtree_{layer}_geom");
         let ext: i64 = db
             .query_row(
                 "SELECT count(*) FROM gpkg_extensions WHERE table_name = ?1 AND extension_name = 'gpkg_rtree_index'",
@@ -522,4 +526,23 @@ fn the_field_kit_reruns_byte_for_byte() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(p.join("a/report.json")).unwrap()).unwrap();
     assert!(report["timings_ms"]["write_gpkg"].is_number(), "{}", report["timings_ms"]);
+}
+
+#[test]
+fn a_run_without_zones_still_writes_readable_files() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let sample =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/lima_households.csv")).unwrap();
+    let head: String = sample.lines().take(30).map(|l| format!("{l}\n")).collect();
+    std::fs::write(p.join("tiny.csv"), head).unwrap();
+    ok(p, &["run", "tiny.csv", "--out", "run", "--eps-m", "10", "--min-points", "5"]);
+    let run = p.join("run");
+    assert_eq!(csv_rows(&run.join("zones.csv")).1.len(), 0);
+    let gpkg = layers(&run, "needmap.gpkg", &[]);
+    assert_eq!(gpkg, [("households".to_string(), 29), ("zones".into(), 0)].into());
+    let kml = layers(&run, "zones.kml", &[]);
+    assert_eq!(kml, [("Households".to_string(), 29), ("Zones".into(), 0)].into());
+    assert_eq!(layers(&run, "zones.gpx", &[]).get("waypoints"), Some(&0));
+    assert_eq!(tool(&run, "sqlite3", &["needmap.gpkg", "PRAGMA integrity_check"]), "ok\n");
 }
