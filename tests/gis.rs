@@ -202,6 +202,27 @@ fn lima_field_kit_reads_in_gdal_with_the_right_counts() {
         &["-ro", "-so", "-spat", "-77.05", "-12.10", "-77.00", "-12.05", "needmap.gpkg", "households"],
     );
     assert!(out.contains(&format!("Feature Count: {inside}\n")), "{out}");
+    // Queries through the index find every household in each box (a grid of boxes over the
+    // survey, counted by brute force) and none beyond the 32-bit rounding of its boxes, and
+    // SQLite's own R-tree code can go on inserting into it.
+    let pts: Vec<(f64, f64)> = hh.iter().map(|r| (r[lon].parse().unwrap(), r[lat].parse().unwrap())).collect();
+    let mut q = db
+        .prepare(
+            "SELECT count(*) FROM rtree_households_geom WHERE minx <= ?2 AND maxx >= ?1 AND miny <= ?4 AND maxy >= ?3",
+        )
+        .unwrap();
+    for k in 0..36 {
+        let (x0, y0) = (-77.15 + 0.05 * (k % 6) as f64, -12.25 + 0.07 * (k / 6) as f64);
+        let (x1, y1) = (x0 + 0.031, y0 + 0.043);
+        let within = |m: f64| {
+            pts.iter().filter(|&&(x, y)| (x0 - m..=x1 + m).contains(&x) && (y0 - m..=y1 + m).contains(&y)).count()
+        };
+        let got: i64 = q.query_row([x0, x1, y0, y1], |r| r.get(0)).unwrap();
+        assert!((within(0.0)..=within(1e-5)).contains(&(got as usize)), "box {k}: {got} vs {}", within(0.0));
+    }
+    db.execute("INSERT INTO rtree_households_geom VALUES (9999999, -77.0, -76.9, -12.1, -12.0)", []).unwrap();
+    let check: String = db.query_row("SELECT rtreecheck('rtree_households_geom')", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
     // The extent in gpkg_contents is the households' own.
     let (minx, maxy): (f64, f64) = db
         .query_row("SELECT min_x, max_y FROM gpkg_contents WHERE table_name = 'households'", [], |r| {

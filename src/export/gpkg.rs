@@ -246,7 +246,6 @@ fn as_written(text: &str) -> Option<f64> {
 struct Layer<'c> {
     name: &'static str,
     insert: Statement<'c>,
-    rtree: Statement<'c>,
     extent: Envelope,
     blob: Vec<u8>,
     /// (fid, box) of every feature, for the R-tree.
@@ -284,8 +283,7 @@ impl<'c> Layer<'c> {
         )?;
         let marks = "?,".repeat(columns.len() + 2);
         let insert = conn.prepare(&format!("INSERT INTO {name} VALUES ({})", &marks[..marks.len() - 1]))?;
-        let rtree = conn.prepare(&format!("INSERT INTO rtree_{name}_geom VALUES (?, ?, ?, ?, ?)"))?;
-        Ok(Layer { name, insert, rtree, extent: EMPTY_ENVELOPE, blob: Vec::with_capacity(64), boxes: Vec::new() })
+        Ok(Layer { name, insert, extent: EMPTY_ENVELOPE, blob: Vec::with_capacity(64), boxes: Vec::new() })
     }
 
     /// Binds fid and the geometry in `self.blob` (parameters 1 and 2); its box goes to the
@@ -323,9 +321,10 @@ impl<'c> Layer<'c> {
 
     /// Fills the R-tree, writes the extent and the R-tree triggers.
     ///
-    /// SQLite's R-tree has no bulk load, and its inserts are most of the time a million
-    /// households take. In Z-order (Morton code of the box centre) neighbouring inserts touch
-    /// the same nodes: 17 % faster than in input order on 1M households.
+    /// SQLite's R-tree has no bulk load, and inserting a million boxes one by one took 5 of
+    /// the 6.7 s the GeoPackage took; [`bulk_load_rtree`] writes the nodes directly, the
+    /// boxes in Z-order (Morton code of their centres) so that each node covers a compact
+    /// area.
     fn finish(mut self, conn: &Connection) -> rusqlite::Result<()> {
         let e = self.extent;
         if e[0] <= e[1] {
@@ -339,13 +338,7 @@ impl<'c> Layer<'c> {
             };
             self.boxes.sort_by_cached_key(|(fid, b)| (key(b), *fid));
         }
-        for (fid, env) in &self.boxes {
-            self.rtree.raw_bind_parameter(1, fid)?;
-            for (k, v) in env.iter().enumerate() {
-                self.rtree.raw_bind_parameter(k + 2, v)?;
-            }
-            self.rtree.raw_execute()?;
-        }
+        bulk_load_rtree(conn, &format!("rtree_{}_geom", self.name), &self.boxes)?;
         if e[0] <= e[1] {
             conn.execute(
                 "UPDATE gpkg_contents SET min_x = ?1, max_x = ?2, min_y = ?3, max_y = ?4 WHERE table_name = ?5",
@@ -353,6 +346,93 @@ impl<'c> Layer<'c> {
             )?;
         }
         conn.execute_batch(&rtree_triggers(self.name))
+    }
+}
+
+/// A box in the R-tree's 32-bit floats, rounded outwards as SQLite's R-tree rounds them.
+fn f32_box(e: &Envelope) -> [f32; 4] {
+    let down = |v: f64| {
+        let f = v as f32;
+        if f as f64 > v { f.next_down() } else { f }
+    };
+    let up = |v: f64| {
+        let f = v as f32;
+        if (f as f64) < v { f.next_up() } else { f }
+    };
+    [down(e[0]), up(e[1]), down(e[2]), up(e[3])]
+}
+
+/// Fills the (empty) R-tree `table` with `boxes`, in their order, by writing its nodes
+/// directly (Sort-Tile-Recursive style packing, Leutenegger et al. 1997, with the Z-order
+/// as the tiling): full nodes of consecutive entries, bottom up, the root last as node 1.
+///
+/// The layout is SQLite's R-tree format (ext/rtree/rtree.c): `<t>_node(nodeno, data)` where
+/// data is a blob of the node size (that of the empty root the table starts with): a 2-byte
+/// big-endian tree depth (root only), a 2-byte cell count, then cells of an 8-byte id and
+/// minx, maxx, miny, maxy as big-endian 32-bit floats; `<t>_rowid(rowid, nodeno)` maps each
+/// entry to its leaf and `<t>_parent(nodeno, parentnode)` each non-root node to its parent.
+/// SQLite's `rtreecheck()` verifies all of it (tests/gis.rs runs it).
+fn bulk_load_rtree(conn: &Connection, table: &str, boxes: &[(i64, Envelope)]) -> rusqlite::Result<()> {
+    if boxes.is_empty() {
+        return Ok(());
+    }
+    let size: i64 =
+        conn.query_row(&format!("SELECT length(data) FROM {table}_node WHERE nodeno = 1"), [], |r| r.get(0))?;
+    let size = size as usize;
+    let max = (size - 4) / 24;
+    let mut node = conn.prepare(&format!("INSERT OR REPLACE INTO {table}_node(nodeno, data) VALUES (?1, ?2)"))?;
+    let mut rowid = conn.prepare(&format!("INSERT INTO {table}_rowid(rowid, nodeno) VALUES (?1, ?2)"))?;
+    let mut parent = conn.prepare(&format!("INSERT INTO {table}_parent(nodeno, parentnode) VALUES (?1, ?2)"))?;
+    let mut level: Vec<(i64, [f32; 4])> = boxes.iter().map(|(id, e)| (*id, f32_box(e))).collect();
+    let mut depth = 0u16;
+    let mut next_no = 2i64;
+    let mut blob = vec![0u8; size];
+    let mut write = |no: i64, depth_header: u16, cells: &[(i64, [f32; 4])]| -> rusqlite::Result<()> {
+        blob.fill(0);
+        blob[..2].copy_from_slice(&depth_header.to_be_bytes());
+        blob[2..4].copy_from_slice(&(cells.len() as u16).to_be_bytes());
+        for (k, (id, b)) in cells.iter().enumerate() {
+            let at = 4 + 24 * k;
+            blob[at..at + 8].copy_from_slice(&id.to_be_bytes());
+            for (j, v) in b.iter().enumerate() {
+                blob[at + 8 + 4 * j..at + 12 + 4 * j].copy_from_slice(&v.to_be_bytes());
+            }
+        }
+        node.execute(params![no, &blob[..]]).map(|_| ())
+    };
+    loop {
+        if level.len() <= max {
+            write(1, depth, &level)?;
+            for (id, _) in &level {
+                if depth == 0 {
+                    rowid.execute(params![id, 1])?
+                } else {
+                    parent.execute(params![id, 1])?
+                };
+            }
+            return Ok(());
+        }
+        // Nodes as full as they can be, the entries spread evenly over them.
+        let n_nodes = level.len().div_ceil(max);
+        let per = level.len().div_ceil(n_nodes);
+        let mut up = Vec::with_capacity(n_nodes);
+        for cells in level.chunks(per) {
+            let no = next_no;
+            next_no += 1;
+            write(no, 0, cells)?;
+            let mut b = cells[0].1;
+            for (id, c) in cells {
+                if depth == 0 {
+                    rowid.execute(params![id, no])?
+                } else {
+                    parent.execute(params![id, no])?
+                };
+                b = [b[0].min(c[0]), b[1].max(c[1]), b[2].min(c[2]), b[3].max(c[3])];
+            }
+            up.push((no, b));
+        }
+        level = up;
+        depth += 1;
     }
 }
 
@@ -664,6 +744,39 @@ mod tests {
         assert_eq!(&b[40..49], &[0x01, 3, 0, 0, 0, 1, 0, 0, 0]);
         assert_eq!(&b[49..53], &[4, 0, 0, 0]);
         assert_eq!(b.len(), 8 + 32 + 1 + 4 + 4 + 4 + 4 * 16);
+    }
+
+    #[test]
+    fn bulk_loaded_rtree_passes_sqlites_own_check() {
+        for n in [0usize, 1, 51, 52, 5_000] {
+            let conn = Connection::open_in_memory().unwrap();
+            conn.execute_batch("CREATE VIRTUAL TABLE r USING rtree(id, minx, maxx, miny, maxy)").unwrap();
+            // A spiral of points and small boxes, ids not in order.
+            let boxes: Vec<(i64, Envelope)> = (0..n)
+                .map(|i| {
+                    let a = i as f64 * 0.1;
+                    let (x, y) = (-77.0 + a.cos() * a * 1e-3, -12.0 + a.sin() * a * 1e-3);
+                    let w = if i % 3 == 0 { 0.0 } else { 1e-4 };
+                    ((i as i64 * 7919) % 100_003 + 1, [x, x + w, y, y + w])
+                })
+                .collect();
+            bulk_load_rtree(&conn, "r", &boxes).unwrap();
+            let check: String = conn.query_row("SELECT rtreecheck('r')", [], |r| r.get(0)).unwrap();
+            assert_eq!(check, "ok", "{n} boxes");
+            let count: i64 = conn.query_row("SELECT count(*) FROM r", [], |r| r.get(0)).unwrap();
+            assert_eq!(count as usize, n);
+            // Every box is found by a query on its own corner.
+            for (id, e) in boxes.iter().step_by(97) {
+                let hit: i64 = conn
+                    .query_row(
+                        "SELECT count(*) FROM r WHERE id = ?1 AND minx <= ?2 AND maxx >= ?2 AND miny <= ?3 AND maxy >= ?3",
+                        params![id, e[0], e[2]],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                assert_eq!(hit, 1, "box {id}");
+            }
+        }
     }
 
     #[test]
