@@ -139,7 +139,7 @@ fn lima_field_kit_reads_in_gdal_with_the_right_counts() {
     let kml = layers(&run, "zones.kml", &[]);
     let want: BTreeMap<String, u64> = [
         ("Zones".to_string(), n(zones.len())),
-        ("Build sites".into(), 5),
+        ("Sites".into(), 5),
         ("Hot spots".into(), count_hot("1")),
         ("Cold spots".into(), count_hot("-1")),
         ("Households".into(), n(hh.len())),
@@ -514,7 +514,7 @@ fn spanish_labels_and_the_households_option() {
     ok(p, &[&args[..], &["--out", "es", "--lang", "es", "--kml-households", "never"]].concat());
     let kml = std::fs::read_to_string(p.join("es/zones.kml")).unwrap();
     assert!(kml.contains("<Folder><name>Zonas</name>"), "Spanish folder names");
-    assert!(kml.contains("<Folder><name>Sitios a construir</name>"));
+    assert!(kml.contains("<Folder><name>Sitios</name>"));
     assert!(kml.contains("&lt;th align=\"left\"&gt;Hogares&lt;/th&gt;"), "Spanish figure labels");
     assert!(kml.contains("<name>Sitio 1</name>"));
     assert!(!kml.contains("<Folder><name>Hogares</name>"), "--kml-households never");

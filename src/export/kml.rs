@@ -5,7 +5,7 @@
 //! - **Zones**: one polygon per zone in rank order, named `#<rank>`, filled with the app's
 //!   colour for its rank ([`zone_rgb`]), its figures as an HTML table in `description` (in
 //!   the run's language) and as `ExtendedData` (English names, as in `zones.csv`);
-//! - **Build sites**, when sites were chosen: one point each, `Site <n>`;
+//! - **Sites**, when build sites were chosen: one point each, `Site <n>`;
 //! - **Hot spots** and **Cold spots**, when hot spots ran: the households significant after
 //!   the false-discovery correction, styled by their 99/95/90 % confidence bin, their
 //!   figures on one line;
