@@ -68,7 +68,7 @@ pub enum Command {
         /// Language of the labels people read in zones.kml and zones.gpx.
         #[arg(long, value_enum, default_value = "en")]
         lang: crate::i18n::Lang,
-        /// A point per household in zones.kml: auto = when there are at most 50,000.
+        /// A point per household in zones.kml.
         #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
         kml_households: export::KmlHouseholds,
     },

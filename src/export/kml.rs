@@ -32,10 +32,12 @@ use super::xml::{push_attr, push_text};
 /// Whether `zones.kml` has a point per household.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum KmlHouseholds {
-    /// When there are at most [`POINT_LIMIT`] households.
+    /// When there are at most 50,000 households.
     #[default]
     Auto,
+    /// Every household, however many.
     Always,
+    /// None (they are in needmap.gpkg).
     Never,
 }
 
