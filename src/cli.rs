@@ -37,7 +37,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the whole pipeline: need index, critical households, clusters, ranked zones.
     /// Writes DIR/zones.geojson, households.csv, zones.csv, report.json and analysis.toml
-    /// (rerun with --analysis DIR/analysis.toml for the same outputs).
+    /// (rerun with --analysis DIR/analysis.toml for the same outputs), and zones.kml,
+    /// zones.gpx and needmap.gpkg for phones, GPS units and GIS.
     Run {
         /// A CSV/TSV, XLSX or GeoJSON file of households.
         input: PathBuf,
@@ -66,6 +67,12 @@ pub enum Command {
         /// Cluster every household, not only the critical ones.
         #[arg(long)]
         all_households: bool,
+        /// Language of the labels people read in zones.kml and zones.gpx.
+        #[arg(long, value_enum, default_value = "en")]
+        lang: crate::i18n::Lang,
+        /// A point per household in zones.kml.
+        #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+        kml_households: export::KmlHouseholds,
     },
     /// Cluster households and write one label per household: CSV `row,id,label`
     /// (row = record number in the input, label -1 = noise). Rejected rows are absent and
@@ -413,6 +420,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             top_percent,
             min_score,
             all_households,
+            lang,
+            kml_households,
         }) => {
             let mut a = match &analysis {
                 Some(p) => Analysis::load(p)?,
@@ -430,7 +439,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if all_households {
                 a.cluster.households = Candidates::All;
             }
-            with_threads(cluster.threads, || run_pipeline(&input, &out, &a, force))
+            let files = export::ExportOptions { lang, kml_households };
+            with_threads(cluster.threads, || run_pipeline(&input, &out, &a, force, &files))
         }
         Some(Command::Sites {
             input,
@@ -568,10 +578,16 @@ where
     }
 }
 
-fn run_pipeline(input: &std::path::Path, out: &std::path::Path, a: &Analysis, force: bool) -> anyhow::Result<()> {
+fn run_pipeline(
+    input: &std::path::Path,
+    out: &std::path::Path,
+    a: &Analysis,
+    force: bool,
+    files: &export::ExportOptions,
+) -> anyhow::Result<()> {
     atomic::check_target(out, Some(input), force)?;
     let outcome = analysis::run(a, input, &cli_progress())?;
-    export::write_run(&outcome, input, out, force)?;
+    export::write_run(&outcome, input, out, force, files)?;
     let r = &outcome.imported.report;
     let critical = outcome.scored.critical.iter().filter(|&&c| c).count();
     eprintln!(

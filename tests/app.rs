@@ -125,7 +125,19 @@ fn opening_a_sample_survey_fills_the_zones_table_and_a_row_selects_its_zone() {
     let mut files: Vec<String> =
         std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     files.sort();
-    assert_eq!(files, ["analysis.toml", "households.csv", "report.json", "zones.csv", "zones.geojson"]);
+    assert_eq!(
+        files,
+        [
+            "analysis.toml",
+            "households.csv",
+            "needmap.gpkg",
+            "report.json",
+            "zones.csv",
+            "zones.geojson",
+            "zones.gpx",
+            "zones.kml"
+        ]
+    );
     let geojson = std::fs::read_to_string(out.join("zones.geojson")).unwrap();
     assert_eq!(geojson.matches("\"Polygon\"").count(), expected);
     // The saved analysis reproduces the app's zones from the command line's code path.

@@ -283,9 +283,12 @@ fn run_with_an_audit_section_writes_the_audit_and_p_critical_and_reruns_byte_for
             "audit.json",
             "groups.csv",
             "households.csv",
+            "needmap.gpkg",
             "report.json",
             "zones.csv",
             "zones.geojson",
+            "zones.gpx",
+            "zones.kml",
             "zones_stability.csv"
         ]
     );

@@ -137,7 +137,19 @@ fn run_writes_every_output_and_reruns_byte_for_byte() {
     let p = d.path();
     write(p, "s.csv", SMALL.as_bytes());
     ok(p, &["run", "s.csv", "--out", "a", "--top-percent", "50", "--eps-m", "100", "--min-points", "3"]);
-    assert_eq!(entries(&p.join("a")), ["analysis.toml", "households.csv", "report.json", "zones.csv", "zones.geojson"]);
+    assert_eq!(
+        entries(&p.join("a")),
+        [
+            "analysis.toml",
+            "households.csv",
+            "needmap.gpkg",
+            "report.json",
+            "zones.csv",
+            "zones.geojson",
+            "zones.gpx",
+            "zones.kml"
+        ]
+    );
     // The five poorest households, 20–60 m apart, form the only zone.
     let gj: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(p.join("a/zones.geojson")).unwrap()).unwrap();

@@ -334,7 +334,8 @@ impl NeedmapApp {
             timings_ms: Vec::new(),
         };
         self.state.prefs.last_export_dir = dir.parent().map(Path::to_path_buf);
-        self.worker.export(outcome, input, dir, false);
+        let opts = crate::export::ExportOptions { lang: self.state.prefs.lang, ..Default::default() };
+        self.worker.export(outcome, input, dir, false, opts);
     }
 
     /// Shows a native file dialog on a thread; the chosen path comes back as a command.

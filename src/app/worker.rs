@@ -129,12 +129,19 @@ impl Worker {
     }
 
     /// Writes every output of `outcome` into `dir` on a thread (same writers as `needmap run`).
-    pub fn export(&mut self, outcome: Outcome, input: PathBuf, dir: PathBuf, force: bool) {
+    pub fn export(
+        &mut self,
+        outcome: Outcome,
+        input: PathBuf,
+        dir: PathBuf,
+        force: bool,
+        opts: crate::export::ExportOptions,
+    ) {
         let tx = self.tx.clone();
         let repaint = self.repaint.clone();
         self.exporting = true;
         std::thread::spawn(move || {
-            let write = || crate::export::write_run(&outcome, &input, &dir, force).map(|()| dir.clone());
+            let write = || crate::export::write_run(&outcome, &input, &dir, force, &opts).map(|()| dir.clone());
             let r = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(write)) {
                 Ok(r) => r.map_err(|e| e.to_string()),
                 Err(payload) => Err(format!("internal error while writing: {}", panic_text(&*payload))),

@@ -1,19 +1,39 @@
 //! Outputs of a run, the same from the CLI (`needmap run`) and the app's Export panel:
 //! `zones.geojson`, `households.csv`, `zones.csv`, `report.json` and `analysis.toml` (and
 //! `hotspots.csv`, `sites.csv`/`sites.geojson` and the audit's files when the analysis asks for
-//! them), written together into a directory that appears only when all of them are complete.
+//! them), and the field kit for phones, GPS units and GIS — `zones.kml`, `zones.gpx`,
+//! `needmap.gpkg` — written together into a directory that appears only when all of them
+//! are complete.
 
 pub mod atomic;
 pub mod audit;
 pub mod csv;
+pub mod figures;
 pub mod geojson;
+pub mod gpkg;
+pub mod gpx;
+pub mod kml;
+pub mod xml;
 
 use std::path::Path;
+use std::time::Instant;
 
 use serde_json::{Value, json};
 
 use crate::analysis::Outcome;
+use crate::i18n::{Lang, Strings};
 use atomic::WriteError;
+pub use kml::KmlHouseholds;
+
+/// How a run's files are written, beyond the analysis itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ExportOptions {
+    /// Language of what people read in `zones.kml` and `zones.gpx` (labels, folder names);
+    /// machine-readable names (CSV, GeoJSON, GeoPackage columns) stay English.
+    pub lang: Lang,
+    /// Whether `zones.kml` has a point per household.
+    pub kml_households: KmlHouseholds,
+}
 
 /// The sites part of report.json: settings, coverage, bound, the coverage curve.
 pub fn sites_json(s: &crate::analysis::SitesResult) -> Value {
@@ -47,7 +67,14 @@ fn round(v: f64, decimals: i32) -> f64 {
 }
 
 /// Writes every output of `outcome` into `out_dir` (atomically; see [`atomic::write_dir`]).
-pub fn write_run(outcome: &Outcome, input: &Path, out_dir: &Path, force: bool) -> Result<(), WriteError> {
+/// report.json's `timings_ms` gains the time each field-kit file took (`write_kml`, …).
+pub fn write_run(
+    outcome: &Outcome,
+    input: &Path,
+    out_dir: &Path,
+    force: bool,
+    opts: &ExportOptions,
+) -> Result<(), WriteError> {
     atomic::write_dir(out_dir, Some(input), force, |dir| {
         let io = |name: &str| {
             let p = dir.join(name);
@@ -65,7 +92,12 @@ pub fn write_run(outcome: &Outcome, input: &Path, out_dir: &Path, force: bool) -
             };
             write().map_err(io("hotspots.csv"))?;
         }
-        let report = serde_json::to_string_pretty(&report_json(outcome)).unwrap_or_default() + "\n";
+        let timings = write_field_kit(dir, outcome, input, opts)?;
+        let mut report = report_json(outcome);
+        if let Some(t) = report.get_mut("timings_ms").and_then(Value::as_object_mut) {
+            t.extend(timings.into_iter().map(|(k, v)| (k.to_string(), json!(round(v, 1)))));
+        }
+        let report = serde_json::to_string_pretty(&report).unwrap_or_default() + "\n";
         std::fs::write(dir.join("report.json"), report).map_err(io("report.json"))?;
         std::fs::write(dir.join("analysis.toml"), outcome.resolved.to_toml()).map_err(io("analysis.toml"))?;
         if let Some(s) = &outcome.sites {
@@ -78,6 +110,45 @@ pub fn write_run(outcome: &Outcome, input: &Path, out_dir: &Path, force: bool) -
         }
         Ok(())
     })
+}
+
+/// Writes `zones.kml`, `zones.gpx` and `needmap.gpkg` into `dir`; returns how long each took
+/// (milliseconds).
+pub fn write_field_kit(
+    dir: &Path,
+    outcome: &Outcome,
+    input: &Path,
+    opts: &ExportOptions,
+) -> Result<Vec<(&'static str, f64)>, WriteError> {
+    let io = |name: &str| {
+        let p = dir.join(name);
+        move |source| WriteError::Io { path: p, source }
+    };
+    let strings = Strings::new(opts.lang);
+    let title = input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut timings = Vec::new();
+    let mut t = Instant::now();
+    let mut lap = |name: &'static str, t: &mut Instant| {
+        timings.push((name, t.elapsed().as_secs_f64() * 1000.0));
+        *t = Instant::now();
+    };
+    let write_xml = |name: &str, f: &dyn Fn(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>| {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join(name))?);
+        f(&mut w)?;
+        std::io::Write::flush(&mut w)
+    };
+    write_xml("zones.kml", &|w| kml::zones_kml(w, outcome, strings, opts.kml_households, &title))
+        .map_err(io("zones.kml"))?;
+    lap("write_kml", &mut t);
+    write_xml("zones.gpx", &|w| gpx::zones_gpx(w, &outcome.zones.zones, outcome.sites.as_deref(), strings, &title))
+        .map_err(io("zones.gpx"))?;
+    lap("write_gpx", &mut t);
+    let changed = std::fs::metadata(input).and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH);
+    gpkg::write_gpkg(&dir.join("needmap.gpkg"), outcome, &gpkg::iso_utc(changed))
+        .map_err(|e| std::io::Error::other(format!("GeoPackage: {e}")))
+        .map_err(io("needmap.gpkg"))?;
+    lap("write_gpkg", &mut t);
+    Ok(timings)
 }
 
 /// The run report: import report, need indicators, selection, clustering, zones, and (last,
