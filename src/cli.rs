@@ -177,6 +177,10 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         threads: Option<usize>,
     },
+    /// Download the map tiles of the area (a run's zones, or a survey's households) into an
+    /// MBTiles file for offline use (QField, OsmAnd, this app's map, printed maps). Resumes
+    /// after an interruption; refuses tile.openstreetmap.org, whose policy forbids it.
+    Tiles(crate::tiles::cli::TilesArgs),
     /// Show what needmap sees in a survey file: format, coordinate columns, column types,
     /// counts, rejected and flagged rows. Writes nothing.
     Inspect {
@@ -387,9 +391,15 @@ pub fn main() -> ExitCode {
     }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(_) if let Some(sig) = crate::progress::interrupted() => {
-            // Whatever stage noticed it, the run stopped and wrote nothing.
-            eprintln!("needmap: interrupted (signal {sig}); nothing was written");
+        Err(e) if let Some(sig) = crate::progress::interrupted() => {
+            // Whatever stage noticed it, the run stopped and put no output in place (a tile
+            // download keeps its .part file to resume, and says so).
+            let text = format!("{e:#}");
+            if text.contains(".part") {
+                eprintln!("needmap: interrupted (signal {sig}): {text}");
+            } else {
+                eprintln!("needmap: interrupted (signal {sig}); nothing was written");
+            }
             ExitCode::from((128 + sig) as u8)
         }
         Err(e) => {
@@ -409,6 +419,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => open_app(cli.file),
         Some(Command::Inspect { input, json, import }) => inspect(&input, json, &import),
+        Some(Command::Tiles(args)) => crate::tiles::cli::tiles_command(&args, &cli_progress()),
         Some(Command::Run {
             input,
             out,

@@ -24,5 +24,6 @@ pub mod plane;
 pub mod progress;
 pub mod sites;
 pub mod sphere;
+pub mod tiles;
 pub mod webmerc;
 pub mod zones;

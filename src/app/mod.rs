@@ -225,6 +225,12 @@ impl NeedmapApp {
                 Err(e) => self.state.notice = Some(Notice::Error(e.to_string())),
             },
             Command::SetTiles(t) => {
+                if let TileSetting::MbTiles(p) = &t
+                    && let Err(e) = crate::tiles::MbTiles::open(p)
+                {
+                    self.state.notice = Some(Notice::Error(e.to_string()));
+                    return;
+                }
                 self.tiles = TileSource::new(&t, &self.ctx);
                 self.connectivity = Connectivity::for_setting(&t, &self.ctx);
                 if let TileSetting::Custom(server) = &t {
@@ -349,6 +355,7 @@ impl NeedmapApp {
             PickKind::SaveAnalysis => "dialog.save_analysis",
             PickKind::LoadAnalysis => "dialog.load_analysis",
             PickKind::PmTiles => "dialog.pmtiles",
+            PickKind::MbTiles => "dialog.mbtiles",
             PickKind::TileFolder => "dialog.tile_folder",
             PickKind::Candidates => "dialog.candidates",
             PickKind::Existing => "dialog.existing",
@@ -367,6 +374,10 @@ impl NeedmapApp {
                     .add_filter("PMTiles", &["pmtiles"])
                     .pick_file()
                     .map(|p| Command::SetTiles(TileSetting::PmTiles(p))),
+                PickKind::MbTiles => d
+                    .add_filter("MBTiles", &["mbtiles"])
+                    .pick_file()
+                    .map(|p| Command::SetTiles(TileSetting::MbTiles(p))),
                 PickKind::TileFolder => d.pick_folder().map(|p| Command::SetTiles(TileSetting::Folder(p))),
                 PickKind::Candidates | PickKind::Existing => {
                     let d = d.add_filter("Locations", &["csv", "tsv", "txt", "xlsx", "xlsm", "geojson", "json"]);
@@ -610,6 +621,9 @@ impl NeedmapApp {
                 }
                 if ui.radio(matches!(cur, TileSetting::PmTiles(_)), s.t("tiles.pmtiles")).clicked() {
                     cmds.push(Command::Pick(PickKind::PmTiles));
+                }
+                if ui.radio(matches!(cur, TileSetting::MbTiles(_)), s.t("tiles.mbtiles")).clicked() {
+                    cmds.push(Command::Pick(PickKind::MbTiles));
                 }
                 if ui.radio(matches!(cur, TileSetting::Folder(_)), s.t("tiles.folder")).clicked() {
                     cmds.push(Command::Pick(PickKind::TileFolder));

@@ -66,6 +66,7 @@ pub enum PickKind {
     SaveAnalysis,
     LoadAnalysis,
     PmTiles,
+    MbTiles,
     TileFolder,
     Candidates,
     Existing,

@@ -21,6 +21,8 @@ pub enum TileSetting {
     /// An XYZ server of the user's (their own, or a provider's with a key).
     Custom(CustomServer),
     PmTiles(PathBuf),
+    /// An MBTiles file (e.g. from `needmap tiles` or "Download this area").
+    MbTiles(PathBuf),
     Folder(PathBuf),
     /// Only the embedded basemap (no network at all).
     Basemap,
@@ -39,15 +41,7 @@ pub struct CustomServer {
 impl CustomServer {
     /// The URL of one tile.
     pub fn tile_url(&self, z: u8, x: u32, y: u32) -> String {
-        let sub = ["a", "b", "c"][((x as u64 + y as u64) % 3) as usize];
-        self.url
-            .replace("{z}", &z.to_string())
-            .replace("{x}", &x.to_string())
-            .replace("{y}", &y.to_string())
-            .replace("{s}", sub)
-            .replace("{r}", "")
-            .replace("{key}", &self.key)
-            .replace("{apikey}", &self.key)
+        crate::tiles::expand_template(&self.url, z, x, y, &self.key)
     }
 
     /// What is wrong with the template, if anything (shown beside the field).
@@ -102,7 +96,7 @@ pub enum TileSource {
     Osm(HttpTiles),
     Custom(HttpTiles),
     PmTiles(PmTiles),
-    Folder(FolderTiles),
+    Local(LocalTiles),
     None,
 }
 
@@ -114,7 +108,11 @@ impl TileSource {
             }
             TileSetting::Custom(server) => TileSource::Custom(custom_tiles(server, cache_dir(), ctx)),
             TileSetting::PmTiles(p) => TileSource::PmTiles(PmTiles::new(p, ctx.clone())),
-            TileSetting::Folder(p) => TileSource::Folder(FolderTiles::new(p.clone(), ctx.clone())),
+            TileSetting::Folder(p) => TileSource::Local(FolderTiles::new(p.clone(), ctx.clone())),
+            TileSetting::MbTiles(p) => match crate::tiles::MbTiles::open(p) {
+                Ok(file) => TileSource::Local(LocalTiles::from_file(Box::new(file), ctx.clone())),
+                Err(_) => TileSource::None,
+            },
             TileSetting::Basemap => TileSource::None,
         }
     }
@@ -123,7 +121,7 @@ impl TileSource {
         match self {
             TileSource::Osm(t) | TileSource::Custom(t) => Some(t),
             TileSource::PmTiles(t) => Some(t),
-            TileSource::Folder(t) => Some(t),
+            TileSource::Local(t) => Some(t),
             TileSource::None => None,
         }
     }
@@ -133,7 +131,7 @@ impl TileSource {
             TileSource::Osm(t) => Some(format!("© {}", t.attribution().text)),
             TileSource::Custom(t) => Some(t.attribution().text.to_string()),
             TileSource::PmTiles(t) => Some(t.attribution().text.to_string()),
-            TileSource::Folder(t) => Some(t.attribution().text.to_string()),
+            TileSource::Local(t) => Some(t.attribution().text.to_string()),
             TileSource::None => None,
         }
     }
@@ -225,7 +223,24 @@ pub trait TileFile: Send {
     fn read(&self, zoom: u8, x: u32, y: u32) -> Option<Vec<u8>>;
     /// The deepest zoom level held; deeper views stretch its tiles.
     fn max_zoom(&self) -> u8;
+    /// Asked once, when the source is made.
     fn attribution(&self) -> &'static str;
+}
+
+impl TileFile for crate::tiles::MbTiles {
+    fn read(&self, zoom: u8, x: u32, y: u32) -> Option<Vec<u8>> {
+        self.get(zoom, x, y)
+    }
+
+    fn max_zoom(&self) -> u8 {
+        crate::tiles::MbTiles::max_zoom(self).unwrap_or(19)
+    }
+
+    fn attribution(&self) -> &'static str {
+        // Asked once per file opened (walkers wants it 'static).
+        let text = self.metadata("attribution").filter(|a| !a.trim().is_empty()).unwrap_or_else(|| "MBTiles".into());
+        Box::leak(text.into_boxed_str())
+    }
 }
 
 /// A folder laid out as `z/x/y.png` (or `.jpg`, `.jpeg`), as most tile downloaders write it.
@@ -265,6 +280,8 @@ pub struct LocalTiles {
     file: Box<dyn TileFile>,
     ctx: Context,
     cache: HashMap<TileId, Option<Tile>>,
+    /// Asked of the file once (walkers asks every frame).
+    attribution: &'static str,
 }
 
 /// The folder source (kept under its old name for the tests and callers).
@@ -276,7 +293,8 @@ impl LocalTiles {
     }
 
     pub fn from_file(file: Box<dyn TileFile>, ctx: Context) -> Self {
-        Self { file, ctx, cache: HashMap::new() }
+        let attribution = file.attribution();
+        Self { file, ctx, cache: HashMap::new(), attribution }
     }
 
     fn load(&self, id: TileId) -> Option<Tile> {
@@ -305,7 +323,7 @@ impl Tiles for LocalTiles {
     }
 
     fn attribution(&self) -> Attribution {
-        Attribution { text: self.file.attribution(), url: "", logo_light: None, logo_dark: None }
+        Attribution { text: self.attribution, url: "", logo_light: None, logo_dark: None }
     }
 
     fn tile_size(&self) -> u32 {
@@ -414,6 +432,22 @@ mod tests {
             if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
         }
         out
+    }
+
+    #[test]
+    fn an_mbtiles_file_serves_its_tiles_with_its_attribution() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("area.mbtiles");
+        let m = crate::tiles::MbTiles::create(&path).unwrap();
+        m.put(3, 2, 5, &png([10, 200, 10])).unwrap();
+        m.set_metadata(&[("attribution", "© Test MBTiles".into())]).unwrap();
+        drop(m);
+        let file = crate::tiles::MbTiles::open(&path).unwrap();
+        let mut tiles = LocalTiles::from_file(Box::new(file), egui::Context::default());
+        assert!(tiles.at(TileId { x: 2, y: 5, zoom: 3 }).is_some());
+        assert!(tiles.at(TileId { x: 2, y: 4, zoom: 3 }).is_none());
+        assert!(tiles.at(TileId { x: 5, y: 11, zoom: 4 }).is_some(), "stretched from zoom 3");
+        assert_eq!(tiles.attribution().text, "© Test MBTiles");
     }
 
     #[test]
