@@ -4,6 +4,8 @@
 //! lavapipe in CI). No network: the app is built with the embedded basemap only.
 #![cfg(feature = "gui")]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -445,6 +447,54 @@ fn the_analysis_is_saved_as_it_changes_and_offered_back_after_a_crash() {
     h.step();
     assert!(app(&mut h).state.path.is_none());
     assert!(!std::fs::read_to_string(&session).unwrap().contains("eps_m = 275.0"));
+}
+
+#[test]
+fn the_area_downloads_for_offline_use_and_becomes_the_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::tileserver::server();
+    let mut h = harness(Lang::En);
+    h.step();
+    app(&mut h).open(sample("lima_households.csv"));
+    wait_idle(&mut h);
+    // View → Download this area for offline use…
+    h.get_by_label("View").click();
+    h.step();
+    h.step();
+    h.get_by_label("Download this area for offline use…").click();
+    h.step();
+    h.step();
+    let out = dir.path().join("lima.mbtiles");
+    {
+        let d = app(&mut h).state.download.as_mut().expect("the window is open");
+        assert!(d.out_text.ends_with("lima_households_tiles.mbtiles"), "a default file name: {}", d.out_text);
+        d.url = format!("{}/{{z}}/{{x}}/{{y}}.png", server.base);
+        d.zoom_from = 11;
+        d.zoom_to = 12;
+        d.margin_m = 0.0;
+        d.out_text = out.display().to_string();
+    }
+    h.step();
+    h.step();
+    // The count is shown before anything is fetched.
+    assert!(h.query_by_label_contains("tiles, about").is_some(), "the tile count is shown");
+    assert!(server.requests.lock().unwrap().is_empty());
+    h.get_by_label("Download").click();
+    h.step();
+    wait_idle(&mut h);
+    match &app(&mut h).state.notice {
+        Some(Notice::Info(m)) => assert!(m.contains("tiles downloaded") && m.contains("lima.mbtiles"), "{m}"),
+        other => panic!("expected the download's notice, got {other:?}"),
+    }
+    let fetched = server.requests.lock().unwrap().len();
+    assert!(fetched > 0 && out.exists());
+    let file = needmap::tiles::MbTiles::open(&out).unwrap();
+    assert_eq!(file.count() as usize, fetched);
+    h.get_by_label("Use it as the map").click();
+    h.step();
+    assert_eq!(app(&mut h).state.prefs.tiles, needmap::app::map::tiles::TileSetting::MbTiles(out.clone()));
+    // The template is remembered as the custom server's.
+    assert!(app(&mut h).state.prefs.custom_server.url.starts_with(&server.base));
 }
 
 /// Snapshots of the main screens, one failure hiding none.

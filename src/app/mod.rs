@@ -7,6 +7,7 @@
 //! from the first stage that changed, and the frame only reads results.
 
 pub use crate::i18n;
+pub mod download;
 pub mod map;
 pub mod panels;
 pub mod session;
@@ -181,6 +182,7 @@ impl NeedmapApp {
                     _ => None,
                 }
             }
+            Command::DownloadTiles => self.start_download(),
             Command::Restore(answer) => {
                 if let Some(a) = self.state.restore_offer.take()
                     && answer
@@ -450,6 +452,7 @@ impl NeedmapApp {
                 Msg::Failed(e) => {
                     self.state.notice = Some(Notice::Error(e));
                 }
+                Msg::TilesDone(r) => self.download_finished(r),
                 Msg::Crashed { stage, message } => {
                     self.state.notice = Some(Notice::Error(
                         s.f("notice.crashed", &[("stage", &s.t(stage_key(stage))), ("message", &message)]),
@@ -499,6 +502,7 @@ impl NeedmapApp {
         egui::Panel::top("menu").show(ui, |ui| self.menu_ui(ui, &mut cmds));
         self.server_window_ui(ui.ctx(), &mut cmds);
         self.restore_window_ui(ui.ctx(), &mut cmds);
+        self.download_window_ui(ui.ctx(), &mut cmds);
         egui::Panel::bottom("status").show(ui, |ui| self.status_ui(ui, &mut cmds));
         egui::Panel::left("panel").resizable(true).default_size(390.0).min_size(300.0).show(ui, |ui| {
             ui.horizontal_wrapped(|ui| {
@@ -631,6 +635,30 @@ impl NeedmapApp {
                 if ui.radio(cur == TileSetting::Basemap, s.t("tiles.basemap")).clicked() {
                     cmds.push(Command::SetTiles(TileSetting::Basemap));
                 }
+                ui.separator();
+                let has_area = self.state.imported.is_some();
+                if ui.add_enabled(has_area, egui::Button::new(s.t("download.menu"))).clicked() {
+                    let server = &self.state.prefs.custom_server;
+                    let stem = self
+                        .state
+                        .path
+                        .as_deref()
+                        .and_then(|p| p.file_stem())
+                        .map(|n| n.to_string_lossy().into_owned());
+                    let dir =
+                        self.state.path.as_deref().and_then(|p| p.parent()).map(Path::to_path_buf).unwrap_or_default();
+                    self.state.download = Some(download::DownloadDraft {
+                        url: server.url.clone(),
+                        key: server.key.clone(),
+                        attribution: server.attribution.clone(),
+                        out_text: dir
+                            .join(format!("{}_tiles.mbtiles", stem.unwrap_or_else(|| "area".into())))
+                            .display()
+                            .to_string(),
+                        ..Default::default()
+                    });
+                    ui.close();
+                }
             });
             ui.menu_button(s.t("menu.language"), |ui| {
                 for lang in Lang::ALL {
@@ -673,6 +701,7 @@ impl NeedmapApp {
                 }
                 None => {}
             }
+            self.downloaded_ui(ui, cmds);
             if !self.worker.busy() {
                 if let (Some(imp), Some(sc), Some(z)) = (&self.state.imported, &self.state.scored, &self.state.zones) {
                     let critical = sc.critical.iter().filter(|&&c| c).count();
@@ -927,6 +956,7 @@ fn stage_key(stage: &str) -> &'static str {
             "stage.sites"
         }
         "map" => "stage.map",
+        "tiles" => "stage.tiles",
         _ => "stage.working",
     }
 }

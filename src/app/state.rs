@@ -32,6 +32,8 @@ pub enum Command {
     SelectZone(Option<u32>),
     /// Centre the map on the selected zone (or the data, with `None`).
     Frame(Option<u32>),
+    /// Download the tiles of the area with the download window's settings.
+    DownloadTiles,
     /// Restore the analysis saved by an earlier run (true) or start afresh (false).
     Restore(bool),
     Export(PathBuf),
@@ -191,6 +193,10 @@ pub struct AppState {
     pub frame_request: Option<super::map::BBox>,
     pub sort: (SortBy, bool),
     pub export_dir_text: String,
+    /// The "Download this area" window, when open.
+    pub download: Option<super::download::DownloadDraft>,
+    /// An MBTiles file just downloaded, offered as the map's tiles.
+    pub downloaded: Option<PathBuf>,
     /// The analysis an earlier run of the app left, offered for restoring.
     pub restore_offer: Option<Analysis>,
     /// The survey changed on disk since it was loaded: the Export panel asks before writing.

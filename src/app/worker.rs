@@ -58,6 +58,8 @@ pub enum Msg {
     /// The job ran every stage it had to.
     Finished,
     Failed(String),
+    /// A tile download ended: what it did and the file, or why it stopped.
+    TilesDone(Result<(crate::tiles::Summary, PathBuf), String>),
     /// A stage panicked (a bug): which stage (a progress key), and the panic's message.
     Crashed {
         stage: &'static str,
@@ -151,6 +153,24 @@ impl Worker {
         });
     }
 
+    /// Downloads the tiles of `boxes` on a thread, with the status bar's progress and Cancel.
+    pub fn download_tiles(&mut self, cfg: crate::tiles::DownloadConfig, boxes: Vec<crate::tiles::LonLatBox>) {
+        self.cancel();
+        let id = self.next_id;
+        self.next_id += 1;
+        let progress = Progress::new();
+        self.running = Some(Running { id, progress: progress.clone(), started: std::time::Instant::now() });
+        let (tx, repaint) = (self.tx.clone(), self.repaint.clone());
+        std::thread::spawn(move || {
+            let out = cfg.out.clone();
+            let run = || crate::tiles::download(&cfg, &boxes, &progress).map(|s| (s, out)).map_err(|e| e.to_string());
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+                .unwrap_or_else(|p| Err(format!("internal error while downloading: {}", panic_text(&*p))));
+            let _ = tx.send((id, Msg::TilesDone(r)));
+            repaint();
+        });
+    }
+
     /// Asks the running job to stop.
     pub fn cancel(&mut self) {
         if let Some(r) = self.running.take() {
@@ -173,7 +193,10 @@ impl Worker {
                     out.push(msg)
                 }
                 _ if Some(id) == current => {
-                    let last = matches!(msg, Msg::Finished | Msg::Failed(_) | Msg::Crashed { .. } | Msg::Cancelled);
+                    let last = matches!(
+                        msg,
+                        Msg::Finished | Msg::Failed(_) | Msg::Crashed { .. } | Msg::Cancelled | Msg::TilesDone(_)
+                    );
                     out.push(msg);
                     if last {
                         self.running = None;

@@ -2,6 +2,8 @@
 //! command in a given directory, and a failure report that prints the command and both streams.
 #![allow(dead_code)] // each test crate uses its own subset
 
+pub mod tileserver;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
