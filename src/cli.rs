@@ -181,6 +181,14 @@ pub enum Command {
     /// MBTiles file for offline use (QField, OsmAnd, this app's map, printed maps). Resumes
     /// after an interruption; refuses tile.openstreetmap.org, whose policy forbids it.
     Tiles(crate::tiles::cli::TilesArgs),
+    /// Print a map of a run: zones filled by rank and numbered, households coloured by need
+    /// (critical ones outlined), sites, over tiles or the embedded Natural Earth basemap, with
+    /// title, legend, scale bar, north arrow, data source and attribution. PNG (200 dpi) or
+    /// vector PDF.
+    Map(crate::print::cli::MapArgs),
+    /// A PDF field atlas of a run: an overview map with the ranked zones table, then one page
+    /// per zone (all, or the top N) with its map, figures and a numbered visit list.
+    Atlas(crate::print::cli::AtlasArgs),
     /// Show what needmap sees in a survey file: format, coordinate columns, column types,
     /// counts, rejected and flagged rows. Writes nothing.
     Inspect {
@@ -418,6 +426,8 @@ fn cli_progress() -> Progress {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         None => open_app(cli.file),
+        Some(Command::Map(args)) => crate::print::cli::map_command(&args),
+        Some(Command::Atlas(args)) => crate::print::cli::atlas_command(&args),
         Some(Command::Inspect { input, json, import }) => inspect(&input, json, &import),
         Some(Command::Tiles(args)) => crate::tiles::cli::tiles_command(&args, &cli_progress()),
         Some(Command::Run {

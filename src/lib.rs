@@ -5,7 +5,8 @@
 //! (need index, critical selection) → `cluster` (DBSCAN, HDBSCAN, k-means) → `zones`
 //! (hulls, figures, ranking); beside them `hotspots` (Getis-Ord Gi* with a false-discovery
 //! guard), `sites` (build sites) and `audit` (weight sensitivity, indicator influence, group
-//! coverage). Every long stage takes a [`progress::Progress`] handle for progress and cancel,
+//! coverage); `rundir` reads a run's output folder back and `print` draws maps and the
+//! field atlas from it (PNG, PDF). Every long stage takes a [`progress::Progress`] handle for progress and cancel,
 //! shared by the CLI and the app.
 pub mod analysis;
 #[cfg(feature = "gui")]
@@ -21,7 +22,9 @@ pub mod i18n;
 pub mod index;
 pub mod need;
 pub mod plane;
+pub mod print;
 pub mod progress;
+pub mod rundir;
 pub mod sites;
 pub mod sphere;
 pub mod tiles;
