@@ -21,6 +21,7 @@ pub mod hotspots;
 pub mod i18n;
 pub mod index;
 pub mod need;
+pub mod palette;
 pub mod plane;
 pub mod print;
 pub mod progress;

@@ -54,12 +54,9 @@ impl KmlHouseholds {
 /// Most points in a folder of `zones.kml` unless asked for all.
 pub const POINT_LIMIT: usize = 50_000;
 
-/// Fill of zone `rank` of `n`, the same RGB as the app's map (`app::map::zones::rank_colour`):
-/// deep purple (rank 1) fading to pale lavender (ColorBrewer Purples).
+/// Fill of zone `rank` of `n`, the same RGB as the app's map ([`crate::palette::zone_rgb`]).
 pub fn zone_rgb(rank: u32, n: usize) -> [u8; 3] {
-    let t = if n <= 1 { 0.0 } else { (rank.saturating_sub(1)) as f32 / (n - 1) as f32 };
-    let lerp = |a: f32, b: f32| (a + (b - a) * t).round() as u8;
-    [lerp(63.0, 158.0), lerp(0.0, 154.0), lerp(125.0, 200.0)]
+    crate::palette::zone_rgb(rank, n)
 }
 
 /// A KML colour: `aabbggrr` in hex.
@@ -70,9 +67,8 @@ pub fn kml_colour(alpha: u8, [r, g, b]: [u8; 3]) -> String {
 /// The app fills zones at 45 % opacity.
 const ZONE_FILL_ALPHA: u8 = 115;
 /// Households by need score, as the app: ColorBrewer YlOrRd at five steps; grey without one.
-const NEED_RGB: [[u8; 3]; 5] =
-    [[0xff, 0xff, 0xb2], [0xfe, 0xcc, 0x5c], [0xfd, 0x8d, 0x3c], [0xf0, 0x3b, 0x20], [0xbd, 0x00, 0x26]];
-const NO_NEED_RGB: [u8; 3] = [150, 150, 150];
+const NEED_RGB: [[u8; 3]; 5] = crate::palette::NEED_STOPS;
+const NO_NEED_RGB: [u8; 3] = crate::palette::NO_NEED;
 /// Hot and cold spots by confidence bin, as the app (ColorBrewer RdBu).
 const BIN_RGB: [(i8, [u8; 3]); 6] = [
     (3, [0xb2, 0x18, 0x2b]),

@@ -12,31 +12,20 @@ use crate::webmerc::{lonlat_from_merc, merc_from_lonlat, tile_of};
 /// Earth's equatorial circumference in metres: one normalised Web Mercator unit at the equator.
 const CIRCUMFERENCE_M: f64 = 40_075_016.686;
 
-/// Zone fill for rank `rank` of `n`: deep purple (rank 1) to pale lavender, as in the app.
+/// Zone fill for rank `rank` of `n`, as in the app ([`crate::palette::zone_rgb`]).
 pub fn rank_rgb(rank: u32, n: usize) -> [u8; 3] {
-    let t = if n <= 1 { 0.0 } else { (rank.saturating_sub(1)) as f32 / (n - 1) as f32 };
-    let lerp = |a: f32, b: f32| (a + (b - a) * t).round() as u8;
-    [lerp(63.0, 158.0), lerp(0.0, 154.0), lerp(125.0, 200.0)]
+    crate::palette::zone_rgb(rank, n)
 }
 
-/// Household colour for a need score in [0, 1] (ColorBrewer YlOrRd), as in the app; grey when
-/// the score is missing.
+/// Household colour for a need score, as in the app; grey when the score is missing.
 pub fn need_rgb(score: Option<f64>) -> [u8; 3] {
-    const STOPS: [[u8; 3]; 5] =
-        [[0xff, 0xff, 0xb2], [0xfe, 0xcc, 0x5c], [0xfd, 0x8d, 0x3c], [0xf0, 0x3b, 0x20], [0xbd, 0x00, 0x26]];
-    let Some(score) = score.filter(|s| s.is_finite()) else { return [150, 150, 150] };
-    let t = score.clamp(0.0, 1.0) * (STOPS.len() - 1) as f64;
-    let i = (t.floor() as usize).min(STOPS.len() - 2);
-    let f = (t - i as f64) as f32;
-    let (a, b) = (STOPS[i], STOPS[i + 1]);
-    let lerp = |x: u8, y: u8| (x as f32 + (y as f32 - x as f32) * f).round() as u8;
-    [lerp(a[0], b[0]), lerp(a[1], b[1]), lerp(a[2], b[2])]
+    crate::palette::need_rgb(score.unwrap_or(f64::NAN))
 }
 
 /// Outline of critical households.
 pub const CRITICAL_OUTLINE: Colour = Colour::rgb([0x40, 0x00, 0x10]);
 /// Zone fill opacity, as in the app.
-pub const ZONE_ALPHA: f32 = 0.45;
+pub const ZONE_ALPHA: f32 = crate::palette::ZONE_ALPHA;
 
 /// A map frame on the page: normalised Web Mercator mapped to points with one scale for x and
 /// y, so the map keeps Mercator's aspect.

@@ -9,7 +9,7 @@ use super::Encoded;
 /// Where tiles come from.
 pub enum TileSource {
     Folder { root: PathBuf, zooms: Vec<u8> },
-    MbTiles { path: PathBuf, conn: rusqlite::Connection, zooms: Vec<u8> },
+    MbTiles { file: crate::tiles::MbTiles, zooms: Vec<u8> },
 }
 
 /// Why a tile source could not be opened.
@@ -40,19 +40,13 @@ impl TileSource {
         if !path.is_file() {
             return Err(TileError::Missing(path.to_path_buf()));
         }
-        let bad = |e: rusqlite::Error| TileError::BadMbTiles { path: path.to_path_buf(), problem: e.to_string() };
-        let conn =
-            rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(bad)?;
-        let zooms: Vec<u8> = (|| {
-            let mut st = conn.prepare("SELECT DISTINCT zoom_level FROM tiles ORDER BY zoom_level")?;
-            let rows = st.query_map([], |r| r.get::<_, i64>(0))?;
-            rows.map(|r| r.map(|z| z.clamp(0, 24) as u8)).collect::<Result<Vec<u8>, _>>()
-        })()
-        .map_err(bad)?;
+        let file = crate::tiles::MbTiles::open(path)
+            .map_err(|e| TileError::BadMbTiles { path: path.to_path_buf(), problem: e.message })?;
+        let zooms = file.zooms();
         if zooms.is_empty() {
             return Err(TileError::Empty(path.to_path_buf()));
         }
-        Ok(TileSource::MbTiles { path: path.to_path_buf(), conn, zooms })
+        Ok(TileSource::MbTiles { file, zooms })
     }
 
     /// The zoom levels present, ascending.
@@ -75,17 +69,7 @@ impl TileSource {
                 let p = root.join(z.to_string()).join(x.to_string()).join(format!("{y}.{ext}"));
                 Encoded::sniff(std::fs::read(p).ok()?)
             }),
-            TileSource::MbTiles { conn, .. } => {
-                let row = (1u64 << z) - 1 - u64::from(y);
-                let bytes: Vec<u8> = conn
-                    .query_row(
-                        "SELECT tile_data FROM tiles WHERE zoom_level = ?1 AND tile_column = ?2 AND tile_row = ?3",
-                        rusqlite::params![z, x, row as i64],
-                        |r| r.get(0),
-                    )
-                    .ok()?;
-                Encoded::sniff(bytes)
-            }
+            TileSource::MbTiles { file, .. } => Encoded::sniff(file.get(z, x, y)?),
         }
     }
 
@@ -94,13 +78,11 @@ impl TileSource {
     pub fn attribution(&self) -> String {
         let found = match self {
             TileSource::Folder { root, .. } => std::fs::read_to_string(root.join("attribution.txt")).ok(),
-            TileSource::MbTiles { conn, .. } => conn
-                .query_row("SELECT value FROM metadata WHERE name = 'attribution'", [], |r| r.get::<_, String>(0))
-                .ok(),
+            TileSource::MbTiles { file, .. } => file.metadata("attribution"),
         };
         let name = match self {
             TileSource::Folder { root, .. } => root,
-            TileSource::MbTiles { path, .. } => path,
+            TileSource::MbTiles { file, .. } => file.path(),
         };
         found
             .map(|s| strip_tags(s.trim()))

@@ -125,6 +125,16 @@ impl MbTiles {
         self.conn.query_row("SELECT max(zoom_level) FROM tiles", [], |r| r.get::<_, Option<u8>>(0)).ok().flatten()
     }
 
+    /// The zoom levels the file has tiles at, ascending.
+    pub fn zooms(&self) -> Vec<u8> {
+        let Ok(mut st) = self.conn.prepare("SELECT DISTINCT zoom_level FROM tiles ORDER BY zoom_level") else {
+            return Vec::new();
+        };
+        st.query_map([], |r| r.get::<_, i64>(0))
+            .map(|rows| rows.filter_map(Result::ok).map(|z| z.clamp(0, 24) as u8).collect())
+            .unwrap_or_default()
+    }
+
     /// How many tiles the file holds.
     pub fn count(&self) -> u64 {
         self.conn.query_row("SELECT count(*) FROM tiles", [], |r| r.get::<_, i64>(0)).map_or(0, |n| n as u64)

@@ -21,19 +21,11 @@ pub enum ColourBy {
     Cluster,
 }
 
-/// Yellow → orange → dark red (ColorBrewer YlOrRd), for a need score in [0, 1].
+/// Yellow → orange → dark red (ColorBrewer YlOrRd), for a need score in [0, 1]
+/// ([`crate::palette::need_rgb`]).
 pub fn need_colour(score: f64) -> Color32 {
-    const STOPS: [(u8, u8, u8); 5] =
-        [(0xff, 0xff, 0xb2), (0xfe, 0xcc, 0x5c), (0xfd, 0x8d, 0x3c), (0xf0, 0x3b, 0x20), (0xbd, 0x00, 0x26)];
-    if !score.is_finite() {
-        return Color32::from_gray(150);
-    }
-    let t = score.clamp(0.0, 1.0) * (STOPS.len() - 1) as f64;
-    let i = (t.floor() as usize).min(STOPS.len() - 2);
-    let f = (t - i as f64) as f32;
-    let (a, b) = (STOPS[i], STOPS[i + 1]);
-    let lerp = |x: u8, y: u8| (x as f32 + (y as f32 - x as f32) * f).round() as u8;
-    Color32::from_rgb(lerp(a.0, b.0), lerp(a.1, b.1), lerp(a.2, b.2))
+    let [r, g, b] = crate::palette::need_rgb(score);
+    Color32::from_rgb(r, g, b)
 }
 
 /// A qualitative palette (ColorBrewer Set1 + Dark2) for cluster numbers; grey for noise.

@@ -10,12 +10,10 @@ use super::{MapZone, MapZones, Screen};
 
 pub const SELECTED: Color32 = Color32::from_rgb(0x00, 0xb4, 0xd8);
 
-/// Fill for rank `rank` of `n`: deep purple (rank 1) fading to pale lavender (ColorBrewer
-/// Purples), a hue the yellow-to-red households never use.
+/// Fill for rank `rank` of `n` ([`crate::palette::zone_rgb`]).
 pub fn rank_colour(rank: u32, n: usize) -> Color32 {
-    let t = if n <= 1 { 0.0 } else { (rank.saturating_sub(1)) as f32 / (n - 1) as f32 };
-    let lerp = |a: f32, b: f32| (a + (b - a) * t).round() as u8;
-    Color32::from_rgb(lerp(63.0, 158.0), lerp(0.0, 154.0), lerp(125.0, 200.0))
+    let [r, g, b] = crate::palette::zone_rgb(rank, n);
+    Color32::from_rgb(r, g, b)
 }
 
 pub struct ZonesLayer<'a> {
