@@ -460,7 +460,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if all_households {
                 a.cluster.households = Candidates::All;
             }
-            let files = export::ExportOptions { lang, kml_households };
+            let files = export::ExportOptions { lang, kml_households, ..Default::default() };
             with_threads(cluster.threads, || run_pipeline(&input, &out, &a, force, &files))
         }
         Some(Command::Sites {

@@ -131,7 +131,9 @@ fn opening_a_sample_survey_fills_the_zones_table_and_a_row_selects_its_zone() {
         files,
         [
             "analysis.toml",
+            "atlas.pdf",
             "households.csv",
+            "map.pdf",
             "needmap.gpkg",
             "report.json",
             "zones.csv",
@@ -142,6 +144,25 @@ fn opening_a_sample_survey_fills_the_zones_table_and_a_row_selects_its_zone() {
     );
     let geojson = std::fs::read_to_string(out.join("zones.geojson")).unwrap();
     assert_eq!(geojson.matches("\"Polygon\"").count(), expected);
+    // The print map and the atlas are real PDFs: one page; an overview and a page per zone at least.
+    for (pdf, min_pages) in [("map.pdf", 1), ("atlas.pdf", expected + 1)] {
+        let bytes = std::fs::read(out.join(pdf)).unwrap();
+        assert!(bytes.starts_with(b"%PDF-"), "{pdf}");
+        // Page objects: "/Type /Page" not followed by "s" (that is the /Pages tree).
+        let text = String::from_utf8_lossy(&bytes);
+        let pages = text
+            .match_indices("/Type")
+            .filter(|(i, _)| {
+                let rest = text[i + 5..].trim_start();
+                rest.starts_with("/Page") && !rest[5..].starts_with('s')
+            })
+            .count();
+        if pdf == "map.pdf" {
+            assert_eq!(pages, 1, "{pdf}");
+        } else {
+            assert!(pages >= min_pages, "{pdf}: {pages} pages");
+        }
+    }
     // The saved analysis reproduces the app's zones from the command line's code path.
     let a = Analysis::load(&out.join("analysis.toml")).unwrap();
     let again = analysis::run(&a, &path, &Progress::new()).unwrap();

@@ -342,7 +342,17 @@ impl NeedmapApp {
             timings_ms: Vec::new(),
         };
         self.state.prefs.last_export_dir = dir.parent().map(Path::to_path_buf);
-        let opts = crate::export::ExportOptions { lang: self.state.prefs.lang, ..Default::default() };
+        let opts = crate::export::ExportOptions {
+            lang: self.state.prefs.lang,
+            print_map: self.state.prefs.export_map,
+            print_atlas: self.state.prefs.export_atlas,
+            // Printed over the offline tiles the map shows, when it shows a file of them.
+            print_tiles: match &self.state.prefs.tiles {
+                TileSetting::MbTiles(p) | TileSetting::Folder(p) => Some(p.clone()),
+                _ => None,
+            },
+            ..Default::default()
+        };
         self.worker.export(outcome, input, dir, false, opts);
     }
 

@@ -105,6 +105,9 @@ pub struct Prefs {
     /// Map centre (lon, lat) and zoom when the app was closed.
     pub map_view: Option<((f64, f64), f64)>,
     pub last_export_dir: Option<PathBuf>,
+    /// Export also writes map.pdf and atlas.pdf.
+    pub export_map: bool,
+    pub export_atlas: bool,
 }
 
 impl Default for Prefs {
@@ -122,6 +125,8 @@ impl Default for Prefs {
             custom_server: CustomServer::default(),
             map_view: None,
             last_export_dir: None,
+            export_map: true,
+            export_atlas: true,
         }
     }
 }

@@ -26,13 +26,20 @@ use atomic::WriteError;
 pub use kml::KmlHouseholds;
 
 /// How a run's files are written, beyond the analysis itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ExportOptions {
-    /// Language of what people read in `zones.kml` and `zones.gpx` (labels, folder names);
-    /// machine-readable names (CSV, GeoJSON, GeoPackage columns) stay English.
+    /// Language of what people read in `zones.kml` and `zones.gpx` (labels, folder names),
+    /// and on the printed map and atlas; machine-readable names (CSV, GeoJSON, GeoPackage
+    /// columns) stay English.
     pub lang: Lang,
     /// Whether `zones.kml` has a point per household.
     pub kml_households: KmlHouseholds,
+    /// Also `map.pdf`, the print map of the run (`needmap map`).
+    pub print_map: bool,
+    /// Also `atlas.pdf`, the field atlas of every zone (`needmap atlas`).
+    pub print_atlas: bool,
+    /// Tiles under the printed maps (an MBTiles file or a z/x/y folder), else Natural Earth.
+    pub print_tiles: Option<std::path::PathBuf>,
 }
 
 /// The sites part of report.json: settings, coverage, bound, the coverage curve.
@@ -108,8 +115,46 @@ pub fn write_run(
         if let Some(a) = &outcome.audit {
             audit::write_audit_files(dir, a)?;
         }
-        Ok(())
+        // Printed last: they read the run back from the files above, inside the same
+        // all-or-nothing folder.
+        print_files(dir, opts)
     })
+}
+
+/// `map.pdf` and `atlas.pdf` of the run being written in `dir`, when `opts` asks for them.
+fn print_files(dir: &Path, opts: &ExportOptions) -> Result<(), WriteError> {
+    let common = crate::print::cli::PrintArgs {
+        lang: opts.lang,
+        tiles: opts.print_tiles.clone(),
+        attribution: None,
+        force: true,
+    };
+    let failed = |name: &str| {
+        let path = dir.join(name);
+        move |e: anyhow::Error| WriteError::Io { path, source: std::io::Error::other(format!("{e:#}")) }
+    };
+    if opts.print_map {
+        crate::print::cli::map_command(&crate::print::cli::MapArgs {
+            run_dir: dir.to_path_buf(),
+            out: dir.join("map.pdf"),
+            page: crate::print::Paper::A4,
+            landscape: false,
+            title: None,
+            common: common.clone(),
+        })
+        .map_err(failed("map.pdf"))?;
+    }
+    if opts.print_atlas {
+        crate::print::cli::atlas_command(&crate::print::cli::AtlasArgs {
+            run_dir: dir.to_path_buf(),
+            out: dir.join("atlas.pdf"),
+            top: None,
+            title: None,
+            common,
+        })
+        .map_err(failed("atlas.pdf"))?;
+    }
+    Ok(())
 }
 
 /// Writes `zones.kml`, `zones.gpx` and `needmap.gpkg` into `dir`; returns how long each took
