@@ -90,78 +90,86 @@ impl NeedmapApp {
         let mut open = true;
         let mut close = false;
         let Some(d) = self.state.download.as_mut() else { return };
-        egui::Window::new(s.t("download.title")).open(&mut open).resizable(false).collapsible(false).show(ctx, |ui| {
-            ui.label(s.t("download.help"));
-            egui::Grid::new("download").num_columns(2).show(ui, |ui| {
-                ui.label(s.t("tiles.custom_url"));
-                ui.add(
-                    egui::TextEdit::singleline(&mut d.url)
-                        .hint_text("https://tiles.example.org/{z}/{x}/{y}.png?key={key}")
-                        .desired_width(380.0),
-                );
-                ui.end_row();
-                ui.label(s.t("tiles.custom_key"));
-                ui.add(egui::TextEdit::singleline(&mut d.key).password(true));
-                ui.end_row();
-                ui.label(s.t("tiles.custom_attribution"));
-                ui.text_edit_singleline(&mut d.attribution);
-                ui.end_row();
-                ui.label(s.t("download.zooms"));
-                ui.horizontal(|ui| {
-                    ui.add(egui::DragValue::new(&mut d.zoom_from).range(0..=20));
-                    ui.label("–");
-                    ui.add(egui::DragValue::new(&mut d.zoom_to).range(0..=20));
+        egui::Window::new(s.t("download.title"))
+            .open(&mut open)
+            .resizable(false)
+            .collapsible(false)
+            .min_width(560.0)
+            .show(ctx, |ui| {
+                ui.label(s.t("download.help"));
+                egui::Grid::new("download").num_columns(2).show(ui, |ui| {
+                    ui.label(s.t("tiles.custom_url"));
+                    ui.add(
+                        egui::TextEdit::singleline(&mut d.url)
+                            .hint_text("https://tiles.example.org/{z}/{x}/{y}.png?key={key}")
+                            .desired_width(380.0),
+                    );
+                    ui.end_row();
+                    ui.label(s.t("tiles.custom_key"));
+                    ui.add(egui::TextEdit::singleline(&mut d.key).password(true));
+                    ui.end_row();
+                    ui.label(s.t("tiles.custom_attribution"));
+                    ui.text_edit_singleline(&mut d.attribution);
+                    ui.end_row();
+                    ui.label(s.t("download.zooms"));
+                    ui.horizontal(|ui| {
+                        ui.add(egui::DragValue::new(&mut d.zoom_from).range(0..=20));
+                        ui.label("–");
+                        ui.add(egui::DragValue::new(&mut d.zoom_to).range(0..=20));
+                    });
+                    ui.end_row();
+                    ui.label(s.t("download.margin"));
+                    ui.add(egui::DragValue::new(&mut d.margin_m).range(0.0..=20_000.0).speed(10.0).suffix(" m"));
+                    ui.end_row();
+                    ui.label(s.t("download.max_tiles"));
+                    ui.add(egui::DragValue::new(&mut d.max_tiles).range(1..=10_000_000).speed(100.0));
+                    ui.end_row();
+                    ui.label(s.t("download.file"));
+                    ui.add(egui::TextEdit::singleline(&mut d.out_text).hint_text("area.mbtiles").desired_width(380.0));
+                    ui.end_row();
                 });
-                ui.end_row();
-                ui.label(s.t("download.margin"));
-                ui.add(egui::DragValue::new(&mut d.margin_m).range(0.0..=20_000.0).speed(10.0).suffix(" m"));
-                ui.end_row();
-                ui.label(s.t("download.max_tiles"));
-                ui.add(egui::DragValue::new(&mut d.max_tiles).range(1..=10_000_000).speed(100.0));
-                ui.end_row();
-                ui.label(s.t("download.file"));
-                ui.add(egui::TextEdit::singleline(&mut d.out_text).hint_text("area.mbtiles").desired_width(380.0));
-                ui.end_row();
+                let cfg = d.config();
+                // What would be fetched, said before anything is.
+                let problem = if cfg.url.is_empty() {
+                    Some(s.t("download.no_url").to_string())
+                } else {
+                    crate::tiles::download::check_url(&cfg.url).err().map(|e| e.to_string())
+                };
+                let problem = problem
+                    .or_else(|| boxes.is_empty().then(|| s.t("download.no_area").to_string()))
+                    .or_else(|| cfg.out.as_os_str().is_empty().then(|| s.t("download.no_file").to_string()))
+                    .or_else(|| cfg.out.exists().then(|| s.f("download.exists", &[("path", &cfg.out.display())])));
+                let plan = if boxes.is_empty() {
+                    Err(String::new())
+                } else {
+                    crate::tiles::download::checked_plan(&cfg, &boxes).map_err(|e| e.to_string())
+                };
+                match &plan {
+                    Ok(p) => {
+                        let n: usize = p.iter().map(|(_, t)| t.len()).sum();
+                        ui.label(s.f(
+                            "download.count",
+                            &[("tiles", &n), ("minutes", &format!("{:.0}", (n as f64 / cfg.rate_per_s / 60.0).ceil()))],
+                        ));
+                    }
+                    Err(e) if !e.is_empty() => {
+                        ui.colored_label(Color32::from_rgb(0xc0, 0x1c, 0x28), e);
+                    }
+                    Err(_) => {}
+                }
+                if let Some(p) = &problem {
+                    ui.colored_label(Color32::from_rgb(0xc0, 0x1c, 0x28), p);
+                }
+                ui.horizontal(|ui| {
+                    let ready = problem.is_none() && plan.is_ok() && !busy;
+                    if ui.add_enabled(ready, egui::Button::new(s.t("download.start"))).clicked() {
+                        cmds.push(Command::DownloadTiles);
+                    }
+                    if ui.button(s.t("action.close")).clicked() {
+                        close = true;
+                    }
+                });
             });
-            let cfg = d.config();
-            // What would be fetched, said before anything is.
-            let problem = crate::tiles::download::check_url(&cfg.url)
-                .err()
-                .map(|e| e.to_string())
-                .or_else(|| boxes.is_empty().then(|| s.t("download.no_area").to_string()))
-                .or_else(|| cfg.out.as_os_str().is_empty().then(|| s.t("download.no_file").to_string()))
-                .or_else(|| cfg.out.exists().then(|| s.f("download.exists", &[("path", &cfg.out.display())])));
-            let plan = if boxes.is_empty() {
-                Err(String::new())
-            } else {
-                crate::tiles::download::checked_plan(&cfg, &boxes).map_err(|e| e.to_string())
-            };
-            match &plan {
-                Ok(p) => {
-                    let n: usize = p.iter().map(|(_, t)| t.len()).sum();
-                    ui.label(s.f(
-                        "download.count",
-                        &[("tiles", &n), ("minutes", &format!("{:.0}", (n as f64 / cfg.rate_per_s / 60.0).ceil()))],
-                    ));
-                }
-                Err(e) if !e.is_empty() => {
-                    ui.colored_label(Color32::from_rgb(0xc0, 0x1c, 0x28), e);
-                }
-                Err(_) => {}
-            }
-            if let Some(p) = &problem {
-                ui.colored_label(Color32::from_rgb(0xc0, 0x1c, 0x28), p);
-            }
-            ui.horizontal(|ui| {
-                let ready = problem.is_none() && plan.is_ok() && !busy;
-                if ui.add_enabled(ready, egui::Button::new(s.t("download.start"))).clicked() {
-                    cmds.push(Command::DownloadTiles);
-                }
-                if ui.button(s.t("action.close")).clicked() {
-                    close = true;
-                }
-            });
-        });
         if !open || close {
             self.state.download = None;
         }

@@ -69,7 +69,7 @@ pub enum TilesError {
          that allows offline use: your own, or a provider's with your key in the template"
     )]
     Refused { host: String },
-    #[error("--url {0:?}: {1}")]
+    #[error("tile URL template {0:?}: {1}")]
     BadUrl(String, &'static str),
     #[error(
         "{count} tiles at zoom {from}-{to} with a {margin} m margin is over the limit of {max}; use fewer zoom levels \
