@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 mod common;
-use common::{entries, needmap, show};
+use common::{entries, fails, needmap, show};
 
 /// One run of the Lima sample, shared by the tests of this binary.
 fn lima_run() -> &'static Path {
@@ -218,16 +218,6 @@ fn atlas_in_spanish() {
     {
         assert!(text.contains(w), "{w:?} not in the Spanish atlas:\n{text}");
     }
-}
-
-/// Runs, expects exit code 1 and one line on stderr; returns it.
-fn fails(dir: &Path, args: &[&str]) -> String {
-    let o = needmap(dir, args);
-    assert_eq!(o.status.code(), Some(1), "{}", show(args, &o));
-    let err = String::from_utf8_lossy(&o.stderr).to_string();
-    assert_eq!(err.lines().count(), 1, "{}", show(args, &o));
-    assert!(!err.contains("panicked"), "{}", show(args, &o));
-    err.trim_end().to_string()
 }
 
 #[test]

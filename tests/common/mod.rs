@@ -29,6 +29,7 @@ pub fn fails(dir: &Path, args: &[&str]) -> String {
     assert_eq!(o.status.code(), Some(1), "{}", show(args, &o));
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert_eq!(err.lines().count(), 1, "{}", show(args, &o));
+    assert!(!err.contains("panicked"), "{}", show(args, &o));
     err.trim_end().to_string()
 }
 
