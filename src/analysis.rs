@@ -268,6 +268,17 @@ pub struct Scored {
     pub note: Option<String>,
 }
 
+/// No need score, every household critical: what `needmap cluster` and `needmap sweep`
+/// cluster (every household, by location alone).
+pub fn unscored(n: usize) -> Scored {
+    Scored {
+        need: NeedScore { score: vec![f64::NAN; n], indicators: Vec::new(), excluded: 0 },
+        critical: vec![true; n],
+        resolved: Default::default(),
+        note: None,
+    }
+}
+
 /// The need score and the critical households, with `a`'s need settings and selection.
 ///
 /// A file of points with no indicators at all (facilities, incidents) clustered with every

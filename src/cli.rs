@@ -189,6 +189,43 @@ pub enum Command {
     /// A PDF field atlas of a run: an overview map with the ranked zones table, then one page
     /// per zone (all, or the top N) with its map, figures and a numbered visit list.
     Atlas(crate::print::cli::AtlasArgs),
+    /// A parameter study: clusters every household with each setting of a grid and writes one
+    /// row per setting (figures identical to `needmap cluster` with it): DBSCAN
+    /// eps_m,min_points,clusters,noise,noise_share and the adjusted Rand index with the
+    /// neighbouring settings; k-means k,clusters,inertia_m2,silhouette (on a seeded sample);
+    /// HDBSCAN min_cluster_size,clusters,noise,noise_share.
+    Sweep {
+        /// A CSV/TSV, XLSX or GeoJSON file of households.
+        input: PathBuf,
+        #[arg(long, value_enum, default_value_t = Method::Dbscan)]
+        method: Method,
+        /// DBSCAN radii: FROM:TO:STEP (ends included), one value or a list [default: 50:400:25].
+        #[arg(long, value_name = "RANGE")]
+        eps_m: Option<String>,
+        /// DBSCAN min points: FROM:TO:STEP, one value or a list [default: 5:30:5].
+        #[arg(long, value_name = "RANGE")]
+        min_points: Option<String>,
+        /// k-means k: FROM:TO:STEP [default: 2:12:1].
+        #[arg(long, value_name = "RANGE")]
+        k: Option<String>,
+        /// HDBSCAN min cluster size: FROM:TO:STEP [default: 5:50:5].
+        #[arg(long, value_name = "RANGE")]
+        min_cluster_size: Option<String>,
+        /// k-means: households in the silhouette's seeded sample.
+        #[arg(long, value_name = "N", default_value_t = 2000)]
+        sample: usize,
+        /// k-means seed (and the silhouette sample's).
+        #[arg(long, value_name = "N")]
+        seed: Option<u64>,
+        /// The sweep table to write.
+        #[arg(long, value_name = "SWEEP.csv")]
+        out: PathBuf,
+        /// Replace the output file if it exists.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        import: ImportArgs,
+    },
     /// Show what needmap sees in a survey file: format, coordinate columns, column types,
     /// counts, rejected and flagged rows. Writes nothing.
     Inspect {
@@ -429,6 +466,51 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Map(args)) => crate::print::cli::map_command(&args),
         Some(Command::Atlas(args)) => crate::print::cli::atlas_command(&args),
         Some(Command::Inspect { input, json, import }) => inspect(&input, json, &import),
+        Some(Command::Sweep {
+            input,
+            method,
+            eps_m,
+            min_points,
+            k,
+            min_cluster_size,
+            sample,
+            seed,
+            out,
+            force,
+            import,
+        }) => {
+            let mut a = Analysis::default();
+            import.apply(&mut a.input.options);
+            a.cluster.households = Candidates::All;
+            if let Some(s) = seed {
+                a.cluster.seed = s;
+            }
+            let range = |flag: &str, given: Option<String>, default: &str| -> anyhow::Result<Vec<f64>> {
+                crate::sweep::parse_range(given.as_deref().unwrap_or(default))
+                    .map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
+            };
+            let whole = |flag: &str, v: Vec<f64>| -> anyhow::Result<Vec<usize>> {
+                v.into_iter()
+                    .map(|x| {
+                        (x >= 1.0 && x.fract() == 0.0)
+                            .then_some(x as usize)
+                            .ok_or_else(|| anyhow::anyhow!("--{flag}: {x} is not a whole number of 1 or more"))
+                    })
+                    .collect()
+            };
+            let spec = crate::sweep::SweepSpec {
+                method,
+                eps_m: range("eps-m", eps_m, "50:400:25")?,
+                min_points: whole("min-points", range("min-points", min_points, "5:30:5")?)?,
+                k: whole("k", range("k", k, "2:12:1")?)?,
+                min_cluster_size: whole("min-cluster-size", range("min-cluster-size", min_cluster_size, "5:50:5")?)?,
+                sample: sample.max(2),
+            };
+            if spec.eps_m.iter().any(|&e| e <= 0.0) {
+                anyhow::bail!("--eps-m: radii must be above 0 metres");
+            }
+            sweep_only(&input, &out, &a, &spec, force)
+        }
         Some(Command::Tiles(args)) => crate::tiles::cli::tiles_command(&args, &cli_progress()),
         Some(Command::Run {
             input,
@@ -636,6 +718,75 @@ fn run_pipeline(
     Ok(())
 }
 
+fn sweep_only(
+    input: &std::path::Path,
+    out: &std::path::Path,
+    a: &Analysis,
+    spec: &crate::sweep::SweepSpec,
+    force: bool,
+) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    atomic::check_target(out, Some(input), force)?;
+    let progress = cli_progress();
+    let imported = analysis::import_stage(input, &a.input, &Keep::Only(people_names()), &progress)?;
+    let scored = analysis::unscored(imported.households.len());
+    let started = std::time::Instant::now();
+    let rows = crate::sweep::sweep(&imported, &scored, &a.cluster, spec, &progress)?;
+    let secs = started.elapsed().as_secs_f64();
+    let f = |v: Option<f64>, d: usize| v.map_or(String::new(), |x| format!("{x:.d$}"));
+    atomic::write_file(out, Some(input), force, |w| {
+        match spec.method {
+            Method::Dbscan => {
+                writeln!(w, "eps_m,min_points,clusters,noise,noise_share,ari_prev_eps,ari_prev_min_points")?
+            }
+            Method::Kmeans => writeln!(w, "k,clusters,inertia_m2,silhouette,silhouette_sample,ari_prev_k")?,
+            Method::Hdbscan => writeln!(w, "min_cluster_size,clusters,noise,noise_share,ari_prev")?,
+        }
+        for r in &rows {
+            match spec.method {
+                Method::Dbscan => writeln!(
+                    w,
+                    "{},{},{},{},{:.6},{},{}",
+                    r.eps_m.unwrap_or_default(),
+                    r.min_points.unwrap_or_default(),
+                    r.clusters,
+                    r.noise,
+                    r.noise_share,
+                    f(r.ari_prev, 6),
+                    f(r.ari_prev_min_points, 6)
+                )?,
+                Method::Kmeans => writeln!(
+                    w,
+                    "{},{},{},{},{},{}",
+                    r.k.unwrap_or_default(),
+                    r.clusters,
+                    f(r.inertia_m2, 1),
+                    f(r.silhouette, 6),
+                    spec.sample,
+                    f(r.ari_prev, 6)
+                )?,
+                Method::Hdbscan => writeln!(
+                    w,
+                    "{},{},{},{:.6},{}",
+                    r.min_cluster_size.unwrap_or_default(),
+                    r.clusters,
+                    r.noise,
+                    r.noise_share,
+                    f(r.ari_prev, 6)
+                )?,
+            }
+        }
+        Ok(())
+    })?;
+    eprintln!(
+        "needmap: {} settings on {} households in {secs:.1} s → {}",
+        rows.len(),
+        imported.households.len(),
+        out.display()
+    );
+    Ok(())
+}
+
 fn audit_only(input: &std::path::Path, out: &std::path::Path, a: &Analysis, force: bool) -> anyhow::Result<()> {
     atomic::check_target(out, Some(input), force)?;
     let outcome = analysis::run(a, input, &cli_progress())?;
@@ -667,12 +818,7 @@ fn cluster_only(input: &std::path::Path, out: &std::path::Path, a: &Analysis, fo
         eprintln!("needmap: rejected: {}", r.located(input));
     }
     let n = imported.households.len();
-    let scored = analysis::Scored {
-        need: crate::need::NeedScore { score: vec![f64::NAN; n], indicators: Vec::new(), excluded: 0 },
-        critical: vec![true; n],
-        resolved: Default::default(),
-        note: None,
-    };
+    let scored = analysis::unscored(n);
     let clustered = analysis::cluster_stage(&imported, &scored, &a.cluster, &progress)?;
     timer.lap("cluster");
     if let Some(s) = &clustered.suggestion {

@@ -28,6 +28,7 @@ pub mod progress;
 pub mod rundir;
 pub mod sites;
 pub mod sphere;
+pub mod sweep;
 pub mod tiles;
 pub mod webmerc;
 pub mod zones;
