@@ -84,7 +84,10 @@ fn kmeans_rows_carry_the_cluster_commands_inertia_and_a_silhouette() {
     let rows = table(&dir.path().join("k.csv"));
     assert_eq!(rows.len(), 2);
     for r in &rows {
-        let err = ok(dir.path(), &["cluster", LIMA, "--method", "kmeans", "--k", &r["k"], "--out", &format!("k{}.csv", r["k"])]);
+        let err = ok(
+            dir.path(),
+            &["cluster", LIMA, "--method", "kmeans", "--k", &r["k"], "--out", &format!("k{}.csv", r["k"])],
+        );
         let inertia: f64 = err.split("inertia ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
         let ours: f64 = r["inertia_m2"].parse().unwrap();
         assert!((ours - inertia).abs() / inertia < 1e-6, "k {}: {ours} vs {inertia}", r["k"]);
