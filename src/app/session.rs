@@ -19,11 +19,14 @@ pub struct Session {
     path: PathBuf,
     /// The text last written (or read), so an unchanged analysis is not rewritten.
     last: String,
+    /// The analysis last seen (with its survey): the app calls [`Session::save`] every frame,
+    /// and an unchanged analysis costs a comparison, not a serialisation.
+    seen: Option<Analysis>,
 }
 
 impl Session {
     pub fn new(path: PathBuf) -> Self {
-        Self { path, last: String::new() }
+        Self { path, last: String::new(), seen: None }
     }
 
     /// The analysis saved by an earlier run of the app, if it names a survey that still exists.
@@ -38,19 +41,23 @@ impl Session {
     pub fn save(&mut self, analysis: &Analysis, survey: Option<&Path>) {
         let mut a = analysis.clone();
         a.input.path = survey.map(Path::to_path_buf);
-        let text = a.to_toml();
-        if text == self.last {
+        if self.seen.as_ref() == Some(&a) {
             return;
         }
-        if let Some(dir) = self.path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        let written = crate::export::atomic::write_file(&self.path, None, true, |f| {
-            use std::io::Write as _;
-            f.write_all(text.as_bytes())
-        });
-        if written.is_ok() {
+        let text = a.to_toml();
+        if text != self.last {
+            if let Some(dir) = self.path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let written = crate::export::atomic::write_file(&self.path, None, true, |f| {
+                use std::io::Write as _;
+                f.write_all(text.as_bytes())
+            });
+            if written.is_err() {
+                return; // tried again on the next frame
+            }
             self.last = text;
         }
+        self.seen = Some(a);
     }
 }
