@@ -5,22 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod common;
-use common::{entries, needmap, show};
+use common::{entries, fails, needmap, show};
 
 fn ok(dir: &Path, args: &[&str]) -> Output {
     let o = needmap(dir, args);
     assert!(o.status.success(), "{}", show(args, &o));
     o
-}
-
-/// Runs, expects exit code 1 and exactly one `needmap: ` line on stderr; returns it.
-fn fails(dir: &Path, args: &[&str]) -> String {
-    let o = needmap(dir, args);
-    assert_eq!(o.status.code(), Some(1), "{}", show(args, &o));
-    let err = String::from_utf8_lossy(&o.stderr).to_string();
-    assert_eq!(err.lines().count(), 1, "{}", show(args, &o));
-    assert!(!err.contains("panicked"), "{}", show(args, &o));
-    err.trim_end().to_string()
 }
 
 fn write(dir: &Path, name: &str, body: &[u8]) -> PathBuf {
