@@ -16,6 +16,7 @@ pub mod basemap;
 pub mod cli;
 pub mod cluster;
 pub mod data;
+pub mod explain;
 pub mod export;
 pub mod hotspots;
 pub mod i18n;

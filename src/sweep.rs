@@ -120,6 +120,66 @@ pub fn silhouette(xyz: &[Xyz], labels: &[i32], sample: usize, seed: u64) -> (Opt
     ((counted > 0).then(|| total / counted as f64), used)
 }
 
+/// How one clustering's cluster is found again in another.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    pub a: i32,
+    pub a_size: usize,
+    /// The cluster of the other labelling sharing the most households with `a` (`None`: all
+    /// of `a`'s households are noise there).
+    pub b: Option<i32>,
+    pub b_size: usize,
+    pub shared: usize,
+    /// shared / (a_size + b_size − shared): 1 = the same households.
+    pub jaccard: f64,
+}
+
+/// Two labellings of the same households compared: the adjusted Rand index over every
+/// household, and for each cluster of `a` (largest first) its best match in `b`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    pub ari: f64,
+    pub matches: Vec<Match>,
+}
+
+/// Compares two labellings (-1 = noise, not a cluster).
+pub fn compare(a: &[i32], b: &[i32]) -> Comparison {
+    let mut size_a: FxHashMap<i32, usize> = FxHashMap::default();
+    let mut size_b: FxHashMap<i32, usize> = FxHashMap::default();
+    let mut shared: FxHashMap<(i32, i32), usize> = FxHashMap::default();
+    for (&x, &y) in a.iter().zip(b) {
+        if x >= 0 {
+            *size_a.entry(x).or_default() += 1;
+        }
+        if y >= 0 {
+            *size_b.entry(y).or_default() += 1;
+            if x >= 0 {
+                *shared.entry((x, y)).or_default() += 1;
+            }
+        }
+    }
+    let mut best: FxHashMap<i32, (i32, usize)> = FxHashMap::default();
+    for (&(x, y), &n) in &shared {
+        let e = best.entry(x).or_insert((y, n));
+        // Ties go to the lower cluster number, so the answer never depends on hash order.
+        if n > e.1 || (n == e.1 && y < e.0) {
+            *e = (y, n);
+        }
+    }
+    let mut matches: Vec<Match> = size_a
+        .iter()
+        .map(|(&x, &na)| match best.get(&x) {
+            Some(&(y, n)) => {
+                let nb = size_b[&y];
+                Match { a: x, a_size: na, b: Some(y), b_size: nb, shared: n, jaccard: n as f64 / (na + nb - n) as f64 }
+            }
+            None => Match { a: x, a_size: na, b: None, b_size: 0, shared: 0, jaccard: 0.0 },
+        })
+        .collect();
+    matches.sort_by(|p, q| q.a_size.cmp(&p.a_size).then(p.a.cmp(&q.a)));
+    Comparison { ari: ari(a, b), matches }
+}
+
 /// One setting of a sweep and what it gave.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
@@ -235,6 +295,26 @@ mod tests {
         assert_eq!(ari(&[0, 0, 1, 1], &[5, 5, 3, 3]), 1.0);
         // Independent halves: [0,0,1,1] vs [0,1,0,1] → -0.5 by the formula.
         assert!((ari(&[0, 0, 1, 1], &[0, 1, 0, 1]) + 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn compare_finds_each_cluster_by_hand() {
+        // a: {0,1,2} {3,4} noise 5; b: {0,1} {2,3,4} {5}.
+        let a = [0, 0, 0, 1, 1, -1];
+        let b = [7, 7, 8, 8, 8, 9];
+        let c = compare(&a, &b);
+        assert_eq!(c.ari, ari(&a, &b));
+        assert_eq!(c.matches.len(), 2);
+        // Cluster 0 (3 households) shares 2 with 7 (size 2): jaccard 2 / 3.
+        assert_eq!((c.matches[0].a, c.matches[0].b, c.matches[0].shared), (0, Some(7), 2));
+        assert!((c.matches[0].jaccard - 2.0 / 3.0).abs() < 1e-12);
+        // Cluster 1 shares both its households with 8 (size 3): jaccard 2 / 3.
+        assert_eq!((c.matches[1].a, c.matches[1].b, c.matches[1].b_size), (1, Some(8), 3));
+        // Everything noise in b: no match.
+        let none = compare(&a, &[-1; 6]);
+        assert!(none.matches.iter().all(|m| m.b.is_none() && m.jaccard == 0.0));
+        // The same labelling matches itself exactly.
+        assert!(compare(&a, &a).matches.iter().all(|m| m.jaccard == 1.0));
     }
 
     #[test]

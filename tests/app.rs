@@ -546,6 +546,205 @@ fn main_screens_match_their_snapshots() {
         }
         results.push(h.try_snapshot(name));
     }
+    // Learn mode on the Clusters panel, probing a core household of the best zone, framed.
+    {
+        let a = app(&mut h);
+        a.state.prefs.learn = true;
+        a.state.prefs.tab = Tab::Clusters;
+        let best = a.state.zones.as_ref().unwrap().zones[0].id as i32;
+        let c = a.state.clustered.clone().unwrap();
+        let i = (0..c.labels.len()).find(|&i| c.labels[i] == best).unwrap();
+        a.state.hovered_household = Some(i);
+        a.apply_command(Command::Frame(Some(best as u32)));
+    }
+    for _ in 0..3 {
+        h.step();
+    }
+    results.push(h.try_snapshot("learn"));
+    // A small sweep in the Study panel.
+    {
+        let a = app(&mut h);
+        a.state.prefs.learn = false;
+        a.state.prefs.tab = Tab::Study;
+        a.state.study.eps = [60.0, 240.0, 20.0];
+        a.state.study.min_points = [4, 20, 4];
+        a.apply_command(Command::Sweep);
+    }
+    wait_idle(&mut h);
+    results.push(h.try_snapshot("study"));
     let failures: Vec<String> = results.into_iter().filter_map(|r| r.err().map(|e| e.to_string())).collect();
     assert!(failures.is_empty(), "snapshot differences:\n{}", failures.join("\n"));
+}
+
+/// Great-circle metres by the haversine formula (independent of needmap's chord distances).
+fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (la1, la2) = (a.1.to_radians(), b.1.to_radians());
+    let dlat = la2 - la1;
+    let dlon = (b.0 - a.0).to_radians();
+    let h = (dlat / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlon / 2.0).sin().powi(2);
+    2.0 * 6_371_008.8 * h.sqrt().asin()
+}
+
+#[test]
+fn learn_mode_explains_each_step_and_shows_what_dbscan_used_for_a_household() {
+    use needmap::app::map::learn::{ProbeKind, Status};
+    let mut h = harness(Lang::En);
+    app(&mut h).open(sample("lima_households.csv"));
+    wait_idle(&mut h);
+    h.get_by_label("Clusters").click();
+    h.step();
+    assert!(h.query_by_label_contains("Step 3, DBSCAN").is_none(), "no explanation before Learn mode");
+    h.get_by_label("View").click();
+    h.run_steps(2);
+    h.get_by_label("Learn mode").click();
+    h.step();
+    assert!(app(&mut h).state.prefs.learn, "the View menu switches Learn mode on");
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    h.get_by_label_contains("Step 3, DBSCAN");
+    for (tab, text) in [("Data", "Step 1, the data"), ("Need", "Step 2, the need index"), ("Zones", "Step 4, zones")] {
+        h.get_by_label(tab).click();
+        h.run_steps(2);
+        h.get_by_label_contains(text);
+    }
+
+    // The map's probe for households of each status, against a brute-force count.
+    let (imp, c) = {
+        let a = app(&mut h);
+        (a.state.imported.clone().unwrap(), a.state.clustered.clone().unwrap())
+    };
+    let (eps, min_points) = (c.resolved.eps_m.unwrap(), c.resolved.min_points.unwrap());
+    let hh = &imp.households;
+    let pos = |i: usize| (hh.lon_deg[i], hh.lat_deg[i]);
+    let candidates: Vec<usize> = (0..hh.len()).filter(|&i| c.candidates[i]).collect();
+    let mut seen = std::collections::HashSet::new();
+    for &i in candidates.iter().step_by(97) {
+        let d: Vec<f64> = candidates.iter().map(|&j| haversine_m(pos(i), pos(j))).collect();
+        if d.iter().any(|x| (x - eps).abs() < 0.01) {
+            continue; // on the circle's edge: rounding decides
+        }
+        let count = d.iter().filter(|&&x| x <= eps).count();
+        app(&mut h).state.hovered_household = Some(i);
+        h.step();
+        let probe = app(&mut h).state.probe.clone().expect("Learn mode probes the hovered household");
+        assert_eq!(probe.household, i);
+        let ProbeKind::Dbscan { neighbours, status, .. } = probe.kind else { panic!("DBSCAN probe expected") };
+        assert_eq!(neighbours.len(), count, "household {i}: neighbours within {eps} m");
+        let expected = if count >= min_points {
+            Status::Core
+        } else if c.labels[i] >= 0 {
+            Status::Border
+        } else {
+            Status::Noise
+        };
+        assert_eq!(status, expected, "household {i}");
+        // DBSCAN's own labels agree: a core household is always in a cluster.
+        if status == Status::Core {
+            assert!(c.labels[i] >= 0);
+        }
+        seen.insert(format!("{status:?}"));
+    }
+    assert!(seen.contains("Core") && seen.contains("Noise"), "the sample should show core and noise: {seen:?}");
+    // A household that was not clustered says so.
+    let outside = (0..hh.len()).find(|&i| !c.candidates[i]).unwrap();
+    app(&mut h).state.hovered_household = Some(outside);
+    h.step();
+    assert_eq!(app(&mut h).state.probe.as_ref().unwrap().kind, ProbeKind::NotClustered);
+}
+
+#[test]
+fn the_study_panel_sweeps_a_grid_and_a_cell_sets_the_parameters() {
+    let path = sample("lima_households.csv");
+    let mut h = harness(Lang::En);
+    app(&mut h).open(path.clone());
+    wait_idle(&mut h);
+    h.get_by_label("Study").click();
+    h.step();
+    {
+        let st = &mut app(&mut h).state;
+        st.study.eps = [100.0, 200.0, 50.0];
+        st.study.min_points = [6, 14, 4];
+    }
+    h.step();
+    h.get_by_label("9 settings");
+    h.get_by_label("Run the study").click();
+    h.step();
+    assert!(app(&mut h).busy(), "the sweep runs on the worker");
+    wait_idle(&mut h);
+    let (imp, scored, base) = {
+        let a = app(&mut h);
+        assert!(a.state.notice.is_none(), "{:?}", a.state.notice);
+        (a.state.imported.clone().unwrap(), a.state.scored.clone().unwrap(), a.state.analysis.cluster.clone())
+    };
+    // Each cell's zone count is what clustering with that setting gives.
+    let rows = app(&mut h).state.study.result.as_ref().unwrap().rows.clone();
+    assert_eq!(rows.len(), 9);
+    for r in [&rows[0], &rows[4], &rows[8]] {
+        let cfg = analysis::ClusterConfig { eps_m: r.eps_m, min_points: r.min_points, ..base.clone() };
+        let c = analysis::cluster_stage(&imp, &scored, &cfg, &Progress::new()).unwrap();
+        assert_eq!((r.clusters, r.noise), (c.clusters, c.noise), "{r:?}");
+    }
+    // Keep the current clusters, click a cell: the parameters are used, and compared.
+    h.get_by_label("Keep these clusters as A").click();
+    h.step();
+    let kept = app(&mut h).state.clustered.clone().unwrap();
+    h.get_by_label("eps 150 m, min points 10").click();
+    h.step();
+    wait_idle(&mut h);
+    let now = app(&mut h).state.clustered.clone().unwrap();
+    assert_eq!((now.resolved.eps_m, now.resolved.min_points), (Some(150.0), Some(10)));
+    assert_eq!(now.clusters, rows[4].clusters);
+    let ari = needmap::sweep::ari(&kept.labels, &now.labels);
+    h.get_by_label(&format!("Agreement of A and B (ARI): {ari:.3}"));
+
+    // k-means: inertia and silhouette for k = 2..4; a button uses k.
+    app(&mut h).state.study.method = Some(needmap::cluster::Method::Kmeans);
+    app(&mut h).state.study.k_max = 4;
+    h.step();
+    h.get_by_label("Run the study").click();
+    h.step();
+    wait_idle(&mut h);
+    let rows = app(&mut h).state.study.result.as_ref().unwrap().rows.clone();
+    assert_eq!(rows.iter().map(|r| r.k.unwrap()).collect::<Vec<_>>(), [2, 3, 4]);
+    assert!(rows.iter().all(|r| r.inertia_m2.is_some()), "{rows:?}");
+    // The silhouette is undefined when the seeded sample holds one cluster only (k = 2 on
+    // Lima puts a few far households in a cluster of their own); the others have one.
+    assert!(rows.iter().filter(|r| r.silhouette.is_some()).count() >= 2, "{rows:?}");
+    // More centres never fit worse (each k is the best of many seeded starts).
+    assert!(rows[2].inertia_m2 < rows[0].inertia_m2);
+    h.get_by_label("k = 3").click();
+    h.step();
+    wait_idle(&mut h);
+    let c = app(&mut h).state.clustered.clone().unwrap();
+    assert_eq!((c.resolved.method, c.resolved.k), (needmap::cluster::Method::Kmeans, 3));
+    assert_eq!(c.inertia_m2, rows[1].inertia_m2);
+}
+
+#[test]
+fn why_is_this_zone_first_shows_its_standing_and_indicators() {
+    let mut h = harness(Lang::En);
+    app(&mut h).open(sample("lima_households.csv"));
+    wait_idle(&mut h);
+    h.get_by_label("Zones").click();
+    h.step();
+    h.get_by_label("#1").click();
+    h.run_steps(2);
+    h.get_by_label("Why is this zone ranked #1?").click();
+    h.run_steps(3);
+    let n = app(&mut h).state.zone_count().unwrap();
+    // Ranked by total need, zone #1 is first of n on it.
+    h.get_by_label_contains("Ranked #1 by total need");
+    assert!(!h.query_all_by_label(&format!("1 of {n}")).collect::<Vec<_>>().is_empty());
+    let a = app(&mut h);
+    let (sc, zones) = (a.state.scored.clone().unwrap(), a.state.zones.clone().unwrap());
+    let parts = a.state.parts.clone().expect("the parts were computed for the panel").1;
+    let e =
+        needmap::explain::explain_zone(&zones, zones.zones[0].id, &parts, &sc.resolved, Default::default()).unwrap();
+    // The zone's mean part over its households adds up to its mean need (the parts sum to
+    // each household's score).
+    let sum: f64 = e.contributions.iter().map(|c| c.zone_mean).sum();
+    assert!((sum - zones.zones[0].mean_need).abs() < 1e-9, "{sum} vs {}", zones.zones[0].mean_need);
+    let top = &e.contributions[0];
+    assert!(top.lift() > 0.0, "the top zone's need is above average in some indicator");
+    h.get_by_label(&format!("Most of its extra need comes from {}.", top.column));
 }

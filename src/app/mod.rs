@@ -284,6 +284,14 @@ impl NeedmapApp {
                 self.state.existing_text = p.display().to_string();
                 self.state.sites_draft.existing_file = Some(p);
             }
+            Command::Sweep => {
+                if let (Some(imp), Some(sc)) = (self.state.imported.clone(), self.state.scored.clone()) {
+                    let method = self.state.study.method.unwrap_or(self.state.analysis.cluster.method);
+                    let spec = self.state.study.spec(method);
+                    self.state.notice = None;
+                    self.worker.sweep(imp, sc, self.state.analysis.cluster.clone(), spec);
+                }
+            }
         }
     }
 
@@ -471,6 +479,11 @@ impl NeedmapApp {
                 Msg::Cancelled => {
                     self.state.notice = Some(Notice::Info(s.t("status.cancelled").into()));
                 }
+                Msg::Swept(spec, r) => match r {
+                    Ok(rows) => self.state.study.result = Some(panels::study::StudyResult { spec, rows }),
+                    Err(e) if e.is_empty() => self.state.notice = Some(Notice::Info(s.t("status.cancelled").into())),
+                    Err(e) => self.state.notice = Some(Notice::Error(e)),
+                },
                 Msg::Exported(r) => {
                     self.state.notice = Some(match r {
                         Ok(p) => Notice::Info(s.f("notice.exported", &[("path", &p.display())])),
@@ -524,6 +537,7 @@ impl NeedmapApp {
                     (Tab::Sites, "tab.sites"),
                     (Tab::Hotspots, "tab.hotspots"),
                     (Tab::Audit, "tab.audit"),
+                    (Tab::Study, "tab.study"),
                     (Tab::Export, "tab.export"),
                 ] {
                     ui.selectable_value(&mut self.state.prefs.tab, tab, s.t(key));
@@ -532,6 +546,7 @@ impl NeedmapApp {
             ui.separator();
             let tab = self.state.prefs.tab;
             let exporting = self.worker.exporting;
+            let busy = self.worker.busy();
             if tab == Tab::Zones {
                 // The zones table scrolls by itself.
                 panels::zones::ui(ui, &mut self.state, s, &mut cmds);
@@ -544,6 +559,7 @@ impl NeedmapApp {
                     Tab::Sites => panels::sites::ui(ui, &mut self.state, s, &mut cmds),
                     Tab::Hotspots => panels::hotspots::ui(ui, &mut self.state, s, &mut cmds),
                     Tab::Audit => panels::audit::ui(ui, &mut self.state, s, &mut cmds),
+                    Tab::Study => panels::study::ui(ui, &mut self.state, s, &mut cmds, busy),
                     Tab::Export => panels::export::ui(ui, &mut self.state, s, &mut cmds, exporting),
                 });
             }
@@ -607,6 +623,8 @@ impl NeedmapApp {
                 }
             });
             ui.menu_button(s.t("menu.view"), |ui| {
+                ui.checkbox(&mut self.state.prefs.learn, s.t("menu.learn")).on_hover_text(s.t("menu.learn_help"));
+                ui.separator();
                 ui.checkbox(&mut self.state.prefs.show_households, s.t("layer.households"));
                 ui.checkbox(&mut self.state.prefs.show_zones, s.t("layer.zones"));
                 ui.checkbox(&mut self.state.prefs.show_sites, s.t("layer.sites"));
@@ -753,6 +771,9 @@ impl NeedmapApp {
             Some(a) if !offline => format!("{a} · {}", map::basemap::ATTRIBUTION),
             _ => map::basemap::ATTRIBUTION.to_string(),
         };
+        // Learn mode: what the clustering used for the household under the pointer.
+        self.update_probe();
+        let probe = self.state.probe.as_ref().filter(|_| self.state.prefs.learn);
         let mut hovered_household = None;
         let mut aggregated = false;
         let mut hovered_zone = None;
@@ -809,6 +830,9 @@ impl NeedmapApp {
                 .set(basemap_slot, egui::Shape::Vec(map::basemap::shapes(map::basemap::basemap(), &screen, rect)));
             let painter = ui.painter_at(rect);
             map::overlays::scale_bar(&painter, rect, projector);
+            if let (Some(p), Some(h)) = (probe, &self.state.map_households) {
+                map::learn::draw(&painter, p, &h.merc, &screen, projector);
+            }
             let zones = self.state.zones.as_ref().map_or(0, |z| z.zones.len());
             let legend_text = map::overlays::LegendText {
                 need: s.t("legend.need"),
@@ -872,12 +896,38 @@ impl NeedmapApp {
         } else if let (Some(i), Some(imp)) = (hovered_household, &self.state.imported) {
             let need = self.state.scored.as_ref().map(|sc| sc.need.score[i]);
             let label = self.state.clustered.as_ref().map(|c| c.labels[i]);
-            response.on_hover_ui_at_pointer(|ui| panels::data::household_ui(ui, imp, i, need, label, s));
+            let learn = self.state.probe.as_ref().filter(|p| self.state.prefs.learn && p.household == i);
+            let learn = learn.and_then(|p| p.describe(s));
+            response.on_hover_ui_at_pointer(|ui| {
+                panels::data::household_ui(ui, imp, i, need, label, s);
+                if let Some(l) = learn {
+                    ui.separator();
+                    ui.label(RichText::new(l).strong());
+                }
+            });
         }
     }
 }
 
 impl NeedmapApp {
+    /// Keeps the Learn-mode probe in step with the hovered household and the clustering.
+    fn update_probe(&mut self) {
+        let st = &mut self.state;
+        let (Some(i), true, Some(imp), Some(sc), Some(c)) =
+            (st.hovered_household, st.prefs.learn, &st.imported, &st.scored, &st.clustered)
+        else {
+            if !st.prefs.learn || st.clustered.is_none() {
+                st.probe = None;
+            }
+            return;
+        };
+        let key = Arc::as_ptr(c) as usize;
+        if i >= c.labels.len() || st.probe.as_ref().is_some_and(|p| p.household == i && p.clustering == key) {
+            return;
+        }
+        st.probe = Some(map::learn::Probe::new(imp, sc, c, key, i));
+    }
+
     /// The offer to restore the analysis an earlier run left (after a crash, or a close).
     fn restore_window_ui(&mut self, ctx: &egui::Context, cmds: &mut Vec<Command>) {
         let Some(a) = &self.state.restore_offer else { return };
@@ -967,6 +1017,7 @@ fn stage_key(stage: &str) -> &'static str {
         }
         "map" => "stage.map",
         "tiles" => "stage.tiles",
+        "sweep" => "stage.sweep",
         _ => "stage.working",
     }
 }

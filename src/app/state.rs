@@ -57,6 +57,8 @@ pub enum Command {
     RunAudit,
     RemoveAudit,
     SetExistingFile(PathBuf),
+    /// Run the Study panel's parameter sweep.
+    Sweep,
     /// Ask the user for a path with a file dialog, then run the command built from it.
     Pick(PickKind),
 }
@@ -84,6 +86,7 @@ pub enum Tab {
     Sites,
     Hotspots,
     Audit,
+    Study,
     Export,
 }
 
@@ -108,6 +111,8 @@ pub struct Prefs {
     /// Export also writes map.pdf and atlas.pdf.
     pub export_map: bool,
     pub export_atlas: bool,
+    /// Learn mode: each panel explains its step and the map shows what the step used.
+    pub learn: bool,
 }
 
 impl Default for Prefs {
@@ -127,6 +132,7 @@ impl Default for Prefs {
             last_export_dir: None,
             export_map: true,
             export_atlas: true,
+            learn: false,
         }
     }
 }
@@ -208,6 +214,14 @@ pub struct AppState {
     pub input_changed: bool,
     /// Last finished run, seconds.
     pub last_run_s: Option<f64>,
+    /// The Study panel: parameter sweeps and comparisons.
+    pub study: super::panels::study::StudyState,
+    /// Each indicator's part of every household's need (for "why is this zone ranked so?"),
+    /// computed when first asked for, for the need result it belongs to.
+    pub parts: Option<(usize, Arc<Vec<Vec<f64>>>)>,
+    /// What the map shows in Learn mode for the hovered household, for the clustering it
+    /// belongs to.
+    pub probe: Option<super::map::learn::Probe>,
 }
 
 impl AppState {
@@ -223,6 +237,9 @@ impl AppState {
         self.clear_sites();
         self.clear_extras();
         self.suggestion = None;
+        self.study.clear_results();
+        self.parts = None;
+        self.probe = None;
         self.selected_zone = None;
         self.hovered_zone = None;
         self.hovered_household = None;

@@ -67,6 +67,8 @@ pub enum Msg {
     },
     Cancelled,
     Exported(Result<PathBuf, String>),
+    /// A parameter sweep ended: its rows, or why it stopped.
+    Swept(crate::sweep::SweepSpec, Result<Vec<crate::sweep::Row>, String>),
 }
 
 /// What the UI shows while a job runs.
@@ -171,6 +173,33 @@ impl Worker {
         });
     }
 
+    /// Runs a parameter sweep on a thread, with the status bar's progress and Cancel.
+    pub fn sweep(
+        &mut self,
+        imported: Arc<Imported>,
+        scored: Arc<Scored>,
+        base: crate::analysis::ClusterConfig,
+        spec: crate::sweep::SweepSpec,
+    ) {
+        self.cancel();
+        let id = self.next_id;
+        self.next_id += 1;
+        let progress = Progress::new();
+        self.running = Some(Running { id, progress: progress.clone(), started: std::time::Instant::now() });
+        let (tx, repaint) = (self.tx.clone(), self.repaint.clone());
+        std::thread::spawn(move || {
+            let run = || crate::sweep::sweep(&imported, &scored, &base, &spec, &progress);
+            let r = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+                Ok(Ok(rows)) => Ok(rows),
+                Ok(Err(RunError::Cancelled)) => Err(String::new()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(p) => Err(format!("internal error in the sweep: {}", panic_text(&*p))),
+            };
+            let _ = tx.send((id, Msg::Swept(spec, r)));
+            repaint();
+        });
+    }
+
     /// Asks the running job to stop.
     pub fn cancel(&mut self) {
         if let Some(r) = self.running.take() {
@@ -195,7 +224,12 @@ impl Worker {
                 _ if Some(id) == current => {
                     let last = matches!(
                         msg,
-                        Msg::Finished | Msg::Failed(_) | Msg::Crashed { .. } | Msg::Cancelled | Msg::TilesDone(_)
+                        Msg::Finished
+                            | Msg::Failed(_)
+                            | Msg::Crashed { .. }
+                            | Msg::Cancelled
+                            | Msg::TilesDone(_)
+                            | Msg::Swept(..)
                     );
                     out.push(msg);
                     if last {

@@ -9,6 +9,7 @@
 pub mod basemap;
 pub mod hotspots;
 pub mod households;
+pub mod learn;
 pub mod overlays;
 pub mod sites;
 pub mod tiles;

@@ -13,6 +13,7 @@ use super::super::state::{AppState, Command};
 
 pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
     super::heading(ui, s.t("audit.title"), s.t("audit.help"));
+    super::learn(ui, st.prefs.learn, s.t("learn.audit"));
     let Some(imp) = st.imported.clone() else {
         ui.label(s.t("panel.open_first"));
         return;

@@ -13,6 +13,12 @@ use super::super::worker::Stage;
 
 pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
     super::heading(ui, s.t("clusters.title"), s.t("clusters.help"));
+    let learn = match st.analysis.cluster.method {
+        Method::Dbscan => s.t("learn.dbscan"),
+        Method::Kmeans => s.t("learn.kmeans"),
+        Method::Hdbscan => s.t("learn.hdbscan"),
+    };
+    super::learn(ui, st.prefs.learn, learn);
     if st.imported.is_none() {
         ui.label(s.t("panel.open_first"));
         return;

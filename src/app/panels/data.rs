@@ -12,6 +12,7 @@ use super::super::worker::Stage;
 
 pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
     super::heading(ui, s.t("data.title"), s.t("data.help"));
+    super::learn(ui, st.prefs.learn, s.t("learn.data"));
     ui.horizontal(|ui| {
         if ui.button(s.t("data.open_dialog")).clicked() {
             cmds.push(Command::Pick(PickKind::Survey));

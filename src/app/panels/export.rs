@@ -9,6 +9,7 @@ use super::super::state::{AppState, Command, PickKind};
 
 pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>, exporting: bool) {
     super::heading(ui, s.t("export.title"), s.t("export.help"));
+    super::learn(ui, st.prefs.learn, s.t("learn.export"));
     let ready = st.zones.is_some();
     if !ready {
         ui.label(s.t("export.not_ready"));

@@ -12,6 +12,7 @@ use super::super::state::{AppState, Command};
 
 pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
     super::heading(ui, s.t("hot.title"), s.t("hot.help"));
+    super::learn(ui, st.prefs.learn, s.t("learn.hotspots"));
     let Some(imp) = st.imported.clone() else {
         ui.label(s.t("panel.open_first"));
         return;

@@ -9,12 +9,25 @@ pub mod export;
 pub mod hotspots;
 pub mod need;
 pub mod sites;
+pub mod study;
 pub mod zones;
 
 /// A heading with a one-line explanation under it (for learners: what this step does).
 pub(crate) fn heading(ui: &mut egui::Ui, title: &str, help: &str) {
     ui.heading(title);
     ui.label(egui::RichText::new(help).small().weak());
+    ui.add_space(4.0);
+}
+
+/// In Learn mode, a box explaining the step: what it computes, why, and what to look at.
+pub(crate) fn learn(ui: &mut egui::Ui, on: bool, text: &str) {
+    if !on {
+        return;
+    }
+    egui::Frame::group(ui.style()).fill(egui::Color32::from_rgb(0xfd, 0xf6, 0xe3)).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.label(egui::RichText::new(text).color(egui::Color32::from_gray(40)));
+    });
     ui.add_space(4.0);
 }
 

@@ -14,6 +14,7 @@ use super::super::worker::Stage;
 
 pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
     super::heading(ui, s.t("need.title"), s.t("need.help"));
+    super::learn(ui, st.prefs.learn, s.t("learn.need"));
     let Some(imp) = st.imported.clone() else {
         ui.label(s.t("panel.open_first"));
         return;

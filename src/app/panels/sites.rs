@@ -26,6 +26,7 @@ fn weight_label(s: Strings, w: &str) -> String {
 
 pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
     super::heading(ui, s.t("sites.title"), s.t("sites.help"));
+    super::learn(ui, st.prefs.learn, s.t("learn.sites"));
     let Some(imp) = st.imported.clone() else {
         ui.label(s.t("panel.open_first"));
         return;

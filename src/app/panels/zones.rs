@@ -13,6 +13,7 @@ use super::super::worker::Stage;
 
 pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
     super::heading(ui, s.t("zones.title"), s.t("zones.help"));
+    super::learn(ui, st.prefs.learn, s.t("learn.zones"));
     let mut changed = false;
     ui.horizontal(|ui| {
         let l = ui.label(s.t("zones.priority"));
@@ -76,6 +77,14 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
                 }
             });
             zone_figures_ui(ui, z, s);
+            egui::CollapsingHeader::new(s.f("why.title", &[("rank", &z.rank)]))
+                .id_salt(("why", z.id))
+                .default_open(st.prefs.learn)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical().id_salt("why_scroll").max_height(260.0).show(ui, |ui| {
+                        why_ui(ui, st, &result, z.id, s);
+                    });
+                });
         });
     }
     let mut order: Vec<usize> = (0..result.zones.len()).collect();
@@ -164,6 +173,97 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>) {
     if let Some(id) = clicked_zone {
         cmds.push(Command::SelectZone(Some(id)));
         cmds.push(Command::Frame(Some(id)));
+    }
+}
+
+/// "Why is this zone ranked so?": its figures against the other zones', and which
+/// indicators lift its households' need (see [`crate::explain`]).
+fn why_ui(ui: &mut Ui, st: &mut AppState, result: &crate::zones::ZonesResult, id: u32, s: Strings) {
+    use crate::explain::{Figure, explain_zone, indicator_parts};
+    let (Some(imp), Some(sc)) = (&st.imported, &st.scored) else { return };
+    let key = std::sync::Arc::as_ptr(sc) as usize;
+    if st.parts.as_ref().is_none_or(|(k, _)| *k != key) {
+        // Once per need result (one need index per indicator; well under a second for 1M).
+        match indicator_parts(&imp.households, &sc.resolved) {
+            Ok(p) => st.parts = Some((key, std::sync::Arc::new(p))),
+            Err(e) => {
+                ui.label(e.to_string());
+                return;
+            }
+        }
+    }
+    let Some((_, parts)) = &st.parts else { return };
+    let priority = st.analysis.zones.priority;
+    let Some(e) = explain_zone(result, id, parts, &sc.resolved, priority) else { return };
+    let fig_key = |f: Figure| match f {
+        Figure::TotalNeed => "zones.total_need",
+        Figure::MeanNeed => "zones.col_mean_need",
+        Figure::Households => "zones.col_households",
+        Figure::Critical => "zones.col_critical",
+        Figure::CriticalShare => "why.critical_share",
+        Figure::Density => "zones.density",
+    };
+    let fmt = |f: Figure, v: f64| match f {
+        Figure::MeanNeed => format!("{v:.3}"),
+        Figure::CriticalShare => format!("{:.0} %", 100.0 * v),
+        Figure::TotalNeed => format!("{v:.1}"),
+        _ => format!("{v:.0}"),
+    };
+    let by = Figure::of_priority(priority);
+    if let Some(f) = by {
+        let own = e.standings.iter().find(|x| x.figure == f).map_or(f64::NAN, |x| x.value);
+        let mut line =
+            s.f("why.ranked_by", &[("rank", &e.rank), ("by", &s.t(priority_key(priority))), ("value", &fmt(f, own))]);
+        if let Some((rank, v)) = e.next {
+            line += " ";
+            line += &s.f("why.next", &[("rank", &rank), ("value", &fmt(f, v))]);
+        }
+        ui.label(line);
+    }
+    egui::Grid::new(("why_fig", id)).striped(true).num_columns(4).show(ui, |ui| {
+        ui.strong(s.t("why.figure"));
+        ui.strong(s.t("why.this_zone"));
+        ui.strong(s.t("why.median_zone"));
+        ui.strong(s.t("why.place"));
+        ui.end_row();
+        for st in &e.standings {
+            let label = s.t(fig_key(st.figure));
+            if Some(st.figure) == by {
+                ui.strong(label)
+            } else {
+                ui.label(label)
+            };
+            ui.label(fmt(st.figure, st.value));
+            ui.label(fmt(st.figure, st.median));
+            ui.label(s.f("why.place_of", &[("place", &st.place), ("of", &st.of)]));
+            ui.end_row();
+        }
+    });
+    ui.add_space(4.0);
+    ui.label(RichText::new(s.t("why.indicators")).strong());
+    ui.label(RichText::new(s.t("why.indicators_help")).small().weak());
+    egui::Grid::new(("why_ind", id)).striped(true).num_columns(4).show(ui, |ui| {
+        ui.strong(s.t("why.indicator"));
+        ui.strong(s.t("why.here"));
+        ui.strong(s.t("why.everywhere"));
+        ui.strong(s.t("why.lift"));
+        ui.end_row();
+        for c in &e.contributions {
+            ui.label(format!("{} ({:.0} %)", c.column, 100.0 * c.weight_share));
+            ui.label(format!("{:.3}", c.zone_mean));
+            ui.label(format!("{:.3}", c.all_mean));
+            let lift = c.lift();
+            let colour = if lift > 0.0 {
+                egui::Color32::from_rgb(0xb2, 0x18, 0x2b)
+            } else {
+                egui::Color32::from_rgb(0x21, 0x66, 0xac)
+            };
+            ui.colored_label(colour, format!("{lift:+.3}"));
+            ui.end_row();
+        }
+    });
+    if let Some(top) = e.contributions.first().filter(|c| c.lift() > 0.0) {
+        ui.label(s.f("why.most", &[("column", &top.column)]));
     }
 }
 
