@@ -272,6 +272,7 @@ fn import_args(
 #[pyfunction]
 #[pyo3(signature = (path, lat_column=None, lon_column=None, id_column=None, sheet=None, accuracy_cutoff_m=None,
                     progress=None))]
+#[allow(clippy::too_many_arguments)]
 fn read(
     py: Python<'_>,
     path: PathBuf,
