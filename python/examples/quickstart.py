@@ -29,6 +29,9 @@ for r in report["rejects"][:3]:
 
 # %%
 df = pd.read_csv(survey, dtype={"household_id": str})
+# The survey has a few unreadable coordinates on purpose: needmap.read reported them.
+for c in ["latitude", "longitude"]:
+    df[c] = pd.to_numeric(df[c], errors="coerce")
 ok = df["latitude"].between(-90, 90) & df["longitude"].between(-180, 180)
 df = df[ok]
 df["cluster"] = needmap.cluster(df["latitude"], df["longitude"], eps_m=150, min_points=10)
