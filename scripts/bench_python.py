@@ -33,7 +33,7 @@ def main():
     from pyproj import Transformer
     from sklearn.cluster import DBSCAN
 
-    df = pd.read_csv(a.csv, usecols=["lat", "lon"], float_precision="round_trip")
+    df = pd.read_csv(a.csv, usecols=["lat", "lon"], dtype=str).astype(np.float64)  # exact parse
     lat = np.ascontiguousarray(df["lat"].to_numpy(np.float64))
     lon = np.ascontiguousarray(df["lon"].to_numpy(np.float64))
     x, y = Transformer.from_crs("EPSG:4326", "EPSG:32718", always_xy=True).transform(lon, lat)
