@@ -529,7 +529,10 @@ pub(crate) trait Source {
 
 /// Knobs of the reader, for tests: whether the parallel CSV reader runs, and its block size.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Tuning {
+/// How the CSV reader runs (for tests and the fuzz targets, which check that the parallel
+/// reader and the csv crate give the same households and report on every input).
+#[doc(hidden)]
+pub struct Tuning {
     pub parallel_csv: bool,
     pub block_bytes: usize,
 }
@@ -553,7 +556,8 @@ pub fn import(
     import_tuned(path, opts, keep, progress, Tuning::default())
 }
 
-pub(crate) fn import_tuned(
+#[doc(hidden)]
+pub fn import_tuned(
     path: &Path,
     opts: &ImportOptions,
     keep: &Keep,
