@@ -98,7 +98,7 @@ impl Tolerance {
     /// `±0.5 %`, `±1`, or the word for exact.
     pub fn text(&self, lang: Lang) -> String {
         match *self {
-            Tolerance::Absolute { absolute } if absolute == 0.0 => Strings::new(lang).t("quiz.exact").to_string(),
+            Tolerance::Absolute { absolute: 0.0 } => Strings::new(lang).t("quiz.exact").to_string(),
             Tolerance::Absolute { absolute } => format!("±{absolute}"),
             Tolerance::Relative { relative } => format!("±{} %", relative * 100.0),
         }
@@ -697,12 +697,16 @@ impl Facts<'_> {
                     kmeans::KMeansError::Cancelled => RunError::Cancelled,
                     e => RunError::Cluster(format!("k-means: {e}")),
                 })?;
-                // Centres as stated (6 decimals, about 0.1 m), and the answer from those.
-                let centres: Vec<(f64, f64)> = out
-                    .centres_lonlat
-                    .iter()
-                    .map(|&(lon, lat)| ((lon * 1e6).round() / 1e6, (lat * 1e6).round() / 1e6))
-                    .collect();
+                // Each cluster's centre on the sphere (the mean direction of its households;
+                // KMeansResult::centres_lonlat came out with lat and lon swapped for some
+                // centres on the Lima sample), as stated (6 decimals, about 0.1 m); the answer
+                // is computed from those.
+                let mut centres: Vec<(f64, f64)> = Vec::with_capacity(k);
+                for c in 0..out.centres_lonlat.len() {
+                    let members = (0..db.pts.len()).filter(|&j| out.labels[j] as usize == c).map(|j| db.pts[j]);
+                    let Some((lon, lat)) = crate::sphere::centre_lonlat(members) else { return Ok(None) };
+                    centres.push(((lon * 1e6).round() / 1e6, (lat * 1e6).round() / 1e6));
+                }
                 let mut chosen = None;
                 for _ in 0..200 {
                     let i = db.pool[pick(rng, db.pool.len())];
