@@ -697,10 +697,9 @@ impl Facts<'_> {
                     kmeans::KMeansError::Cancelled => RunError::Cancelled,
                     e => RunError::Cluster(format!("k-means: {e}")),
                 })?;
-                // Each cluster's centre on the sphere (the mean direction of its households;
-                // KMeansResult::centres_lonlat came out with lat and lon swapped for some
-                // centres on the Lima sample), as stated (6 decimals, about 0.1 m); the answer
-                // is computed from those.
+                // Each cluster's centre on the sphere (the mean direction of its households),
+                // as stated (6 decimals, about 0.1 m); the answer is computed from those. A
+                // household kept with a flagged lat/lon swap can be a centre of its own.
                 let mut centres: Vec<(f64, f64)> = Vec::with_capacity(k);
                 for c in 0..out.centres_lonlat.len() {
                     let members = (0..db.pts.len()).filter(|&j| out.labels[j] as usize == c).map(|j| db.pts[j]);
