@@ -226,6 +226,64 @@ pub enum Command {
         #[command(flatten)]
         import: ImportArgs,
     },
+    /// Exercises for learners, scored automatically. Makes COUNT questions from the data and
+    /// the analysis (distances and neighbourhoods, need index, DBSCAN core/border/noise,
+    /// k-means, zones, choosing parameters), with numbers drawn by SEED (same seed, same
+    /// questions, byte for byte) and the tolerance of each answer stated; the key is computed
+    /// by the same core and never written into quiz.json (--key writes it apart, for teachers).
+    ///
+    /// Make:  needmap quiz INPUT [--seed N] [--count 10] [--lang es] --out quiz.json [--key key.csv]
+    ///        (--seed: the questions' seed, 1 by default; the analysis flags are those of run)
+    /// Check: needmap quiz --check quiz.json answers.csv
+    ///
+    /// answers.csv has the header id,answer and one row per question: a number (the unit may
+    /// follow), yes/no (or sí/no, true/false, 1/0), or the letter of an option. --check reads
+    /// the input named in quiz.json again (INPUT, if given, says where it is now), refuses it if
+    /// its content changed, makes the quiz again from its seed and analysis, and prints the
+    /// score per topic, the wrong and missing answers and the topics to review.
+    #[command(verbatim_doc_comment)]
+    Quiz {
+        /// A CSV/TSV, XLSX or GeoJSON file of households (with --check: where the quiz's input
+        /// is now, if it moved).
+        #[arg(required_unless_present = "check")]
+        input: Option<PathBuf>,
+        /// The quiz to write.
+        #[arg(long, value_name = "QUIZ.json", required_unless_present = "check")]
+        out: Option<PathBuf>,
+        /// Score answers: QUIZ.json ANSWERS.csv.
+        #[arg(long, num_args = 2, value_names = ["QUIZ.json", "ANSWERS.csv"], conflicts_with_all = ["out", "key", "seed", "count", "analysis"])]
+        check: Option<Vec<PathBuf>>,
+        /// Number of questions (1 to 100).
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        count: usize,
+        /// Language of the questions.
+        #[arg(long, value_enum, default_value = "en")]
+        lang: crate::i18n::Lang,
+        /// Also write the key: CSV id,answer,tolerance.
+        #[arg(long, value_name = "KEY.csv")]
+        key: Option<PathBuf>,
+        /// Replace the output files if they exist.
+        #[arg(long)]
+        force: bool,
+        /// Settings from an analysis file. Flags given here override it.
+        #[arg(long, value_name = "A.toml")]
+        analysis: Option<PathBuf>,
+        #[command(flatten)]
+        import: ImportArgs,
+        #[command(flatten)]
+        need: NeedArgs,
+        #[command(flatten)]
+        cluster: ClusterArgs,
+        /// Critical households: the top PERCENT by need score (default 30).
+        #[arg(long, value_name = "PERCENT", conflicts_with = "min_score")]
+        top_percent: Option<f64>,
+        /// Critical households: need score at least this (0 to 1).
+        #[arg(long, value_name = "SCORE")]
+        min_score: Option<f64>,
+        /// Cluster every household, not only the critical ones.
+        #[arg(long)]
+        all_households: bool,
+    },
     /// Show what needmap sees in a survey file: format, coordinate columns, column types,
     /// counts, rejected and flagged rows. Writes nothing.
     Inspect {
@@ -649,6 +707,50 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             a.audit = Some(p);
             with_threads(threads, || audit_only(&input, &out, &a, force))
         }
+        Some(Command::Quiz {
+            input,
+            out,
+            check,
+            count,
+            lang,
+            key,
+            force,
+            analysis,
+            import,
+            need,
+            mut cluster,
+            top_percent,
+            min_score,
+            all_households,
+        }) => {
+            // --seed is the quiz's (k-means keeps the analysis' seed).
+            let seed = cluster.seed.take().unwrap_or(1);
+            if let Some(files) = check {
+                let [quiz, answers] = files.as_slice() else { anyhow::bail!("--check takes QUIZ.json ANSWERS.csv") };
+                return with_threads(cluster.threads, || quiz_check(quiz, answers, input.as_deref()));
+            }
+            let (Some(input), Some(out)) = (input, out) else {
+                anyhow::bail!("quiz: give INPUT and --out QUIZ.json, or --check QUIZ.json ANSWERS.csv")
+            };
+            let mut a = match &analysis {
+                Some(p) => Analysis::load(p)?,
+                None => Analysis::default(),
+            };
+            import.apply(&mut a.input.options);
+            need.apply(&mut a.need)?;
+            cluster.apply(&mut a.cluster);
+            if let Some(p) = top_percent {
+                a.selection = Selection::TopPercent { percent: p };
+            }
+            if let Some(s) = min_score {
+                a.selection = Selection::Threshold { min_score: s };
+            }
+            if all_households {
+                a.cluster.households = Candidates::All;
+            }
+            let files = QuizFiles { out: &out, key: key.as_deref(), force };
+            with_threads(cluster.threads, || quiz_make(&input, &files, &a, seed, count, lang))
+        }
         Some(Command::Cluster { input, out, force, import, cluster }) => {
             let mut a = Analysis::default();
             import.apply(&mut a.input.options);
@@ -785,6 +887,65 @@ fn sweep_only(
         out.display()
     );
     Ok(())
+}
+
+/// Where `needmap quiz` writes.
+struct QuizFiles<'a> {
+    out: &'a std::path::Path,
+    key: Option<&'a std::path::Path>,
+    force: bool,
+}
+
+fn quiz_make(
+    input: &std::path::Path,
+    files: &QuizFiles,
+    a: &Analysis,
+    seed: u64,
+    count: usize,
+    lang: crate::i18n::Lang,
+) -> anyhow::Result<()> {
+    if count == 0 || count > crate::quiz::MAX_COUNT {
+        anyhow::bail!("quiz: --count must be 1 to {}, not {count}", crate::quiz::MAX_COUNT);
+    }
+    atomic::check_target(files.out, Some(input), files.force)?;
+    if let Some(k) = files.key {
+        if k == files.out {
+            anyhow::bail!("quiz: --key and --out name the same file {}", k.display());
+        }
+        atomic::check_target(k, Some(input), files.force)?;
+    }
+    let progress = cli_progress();
+    let imported = analysis::import_stage(input, &a.input, &Keep::All, &progress)?;
+    let quiz = crate::quiz::generate(&imported, a, seed, count, lang, &progress)?;
+    let json = quiz.to_json();
+    atomic::write_file(files.out, Some(input), files.force, |w| {
+        use std::io::Write as _;
+        w.write_all(json.as_bytes())
+    })?;
+    if let Some(k) = files.key {
+        let csv = quiz.key_csv();
+        atomic::write_file(k, Some(input), files.force, |w| {
+            use std::io::Write as _;
+            w.write_all(csv.as_bytes())
+        })?;
+    }
+    eprintln!(
+        "needmap: {} questions (seed {seed}) on {} households → {}{}",
+        quiz.questions.len(),
+        imported.households.len(),
+        files.out.display(),
+        files.key.map(|k| format!(", key → {}", k.display())).unwrap_or_default()
+    );
+    Ok(())
+}
+
+fn quiz_check(
+    quiz: &std::path::Path,
+    answers: &std::path::Path,
+    input: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    let (quiz, score) = crate::quiz::check(quiz, answers, input, &cli_progress())?;
+    print_stdout(&crate::quiz::score_text(&score, quiz.lang))
 }
 
 fn audit_only(input: &std::path::Path, out: &std::path::Path, a: &Analysis, force: bool) -> anyhow::Result<()> {

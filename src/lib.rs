@@ -26,6 +26,7 @@ pub mod palette;
 pub mod plane;
 pub mod print;
 pub mod progress;
+pub mod quiz;
 pub mod rundir;
 pub mod sites;
 pub mod sphere;

@@ -159,7 +159,7 @@ pub enum NeedError {
 }
 
 /// Standard normal CDF (Abramowitz–Stegun 7.1.26 erf; |error| < 1.5e-7).
-fn phi(z: f64) -> f64 {
+pub fn phi(z: f64) -> f64 {
     let x = z.abs() / std::f64::consts::SQRT_2;
     let t = 1.0 / (1.0 + 0.327_591_1 * x);
     let y = 1.0
