@@ -189,6 +189,11 @@ pub enum Command {
     /// A PDF field atlas of a run: an overview map with the ranked zones table, then one page
     /// per zone (all, or the top N) with its map, figures and a numbered visit list.
     Atlas(crate::print::cli::AtlasArgs),
+    /// A self-contained HTML report of a run, to hand in or file: data and import report,
+    /// need index, clustering method and why its parameters (k-distance plot), map, ranked
+    /// zones, sites / hot spots / audit when present, and the command and analysis.toml that
+    /// reproduce every number. English or Spanish; no network needed to open or print it.
+    Report(crate::report::cli::ReportArgs),
     /// A parameter study: clusters every household with each setting of a grid and writes one
     /// row per setting (figures identical to `needmap cluster` with it): DBSCAN
     /// eps_m,min_points,clusters,noise,noise_share and the adjusted Rand index with the
@@ -523,6 +528,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         None => open_app(cli.file),
         Some(Command::Map(args)) => crate::print::cli::map_command(&args),
         Some(Command::Atlas(args)) => crate::print::cli::atlas_command(&args),
+        Some(Command::Report(args)) => crate::report::cli::report_command(&args, &cli_progress()),
         Some(Command::Inspect { input, json, import }) => inspect(&input, json, &import),
         Some(Command::Sweep {
             input,
@@ -600,7 +606,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if all_households {
                 a.cluster.households = Candidates::All;
             }
-            let files = export::ExportOptions { lang, kml_households, ..Default::default() };
+            let files = export::ExportOptions {
+                lang,
+                kml_households,
+                command: Some(export::CommandLine::of_this_process()),
+                ..Default::default()
+            };
             with_threads(cluster.threads, || run_pipeline(&input, &out, &a, force, &files))
         }
         Some(Command::Sites {

@@ -6,7 +6,7 @@
 //! (hulls, figures, ranking); beside them `hotspots` (Getis-Ord Gi* with a false-discovery
 //! guard), `sites` (build sites) and `audit` (weight sensitivity, indicator influence, group
 //! coverage); `rundir` reads a run's output folder back and `print` draws maps and the
-//! field atlas from it (PNG, PDF). Every long stage takes a [`progress::Progress`] handle for progress and cancel,
+//! field atlas from it (PNG, PDF), and `report` writes a run's self-contained HTML report. Every long stage takes a [`progress::Progress`] handle for progress and cancel,
 //! shared by the CLI and the app.
 pub mod analysis;
 #[cfg(feature = "gui")]
@@ -27,6 +27,7 @@ pub mod plane;
 pub mod print;
 pub mod progress;
 pub mod quiz;
+pub mod report;
 pub mod rundir;
 pub mod sites;
 pub mod sphere;

@@ -80,6 +80,11 @@ pub struct Run {
     pub people_column: Option<String>,
     /// When the run was written (`report.json`'s modification time), `YYYY-MM-DD` in UTC.
     pub date: String,
+    /// The whole of `report.json` (import report, need, selection, clustering, zones, and
+    /// the optional stages' sections), for what the fields above do not name.
+    pub report: Value,
+    /// The text of `analysis.toml`, when the folder has one.
+    pub analysis_toml: Option<String>,
 }
 
 impl Run {
@@ -129,7 +134,28 @@ pub fn read_run(dir: &Path) -> Result<Run, RunDirError> {
     let (columns, households) = read_households(&dir.join("households.csv"), &report)?;
     let sites_path = dir.join("sites.geojson");
     let sites = if sites_path.is_file() { read_sites(&sites_path)? } else { Vec::new() };
-    Ok(Run { dir: dir.to_path_buf(), zones, households, columns, sites, source, indicators, people_column, date })
+    let analysis_path = dir.join("analysis.toml");
+    let analysis_toml = if analysis_path.is_file() {
+        Some(
+            std::fs::read_to_string(&analysis_path)
+                .map_err(|e| RunDirError::Bad { path: analysis_path.clone(), problem: e.to_string() })?,
+        )
+    } else {
+        None
+    };
+    Ok(Run {
+        dir: dir.to_path_buf(),
+        zones,
+        households,
+        columns,
+        sites,
+        source,
+        indicators,
+        people_column,
+        date,
+        report,
+        analysis_toml,
+    })
 }
 
 fn read_json(path: &Path) -> Result<Value, RunDirError> {

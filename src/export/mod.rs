@@ -40,6 +40,47 @@ pub struct ExportOptions {
     pub print_atlas: bool,
     /// Tiles under the printed maps (an MBTiles file or a z/x/y folder), else Natural Earth.
     pub print_tiles: Option<std::path::PathBuf>,
+    /// The command line that made the run, recorded in report.json's `command` (the CLI
+    /// sets it; the app leaves it out).
+    pub command: Option<CommandLine>,
+}
+
+/// A command as typed, for report.json: the arguments joined with POSIX shell quoting, and
+/// the folder it ran in (relative paths in it are relative to that folder).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CommandLine {
+    pub line: String,
+    pub cwd: Option<String>,
+}
+
+impl CommandLine {
+    /// This process's command line, with the program named `needmap` (not its full path).
+    pub fn of_this_process() -> CommandLine {
+        let args: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
+        CommandLine {
+            line: shell_line(std::iter::once("needmap").chain(args.iter().map(String::as_str))),
+            cwd: std::env::current_dir().ok().map(|d| d.display().to_string()),
+        }
+    }
+}
+
+/// Words joined into one shell line: a word of only safe characters stays as it is, any
+/// other is put in single quotes (a quote inside written `'\''`).
+///
+/// ```
+/// use needmap::export::shell_line;
+/// assert_eq!(shell_line(["needmap", "run", "my survey.csv", "--out", "a/b"]), "needmap run 'my survey.csv' --out a/b");
+/// assert_eq!(shell_line(["it's", ""]), r"'it'\''s' ''");
+/// ```
+pub fn shell_line<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
+    words
+        .into_iter()
+        .map(|w| {
+            if !w.is_empty() && w.chars().all(safe) { w.to_string() } else { format!("'{}'", w.replace('\'', r"'\''")) }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The sites part of report.json: settings, coverage, bound, the coverage curve.
@@ -101,6 +142,12 @@ pub fn write_run(
         }
         let timings = write_field_kit(dir, outcome, input, opts)?;
         let mut report = report_json(outcome);
+        if let (Some(c), Some(map)) = (&opts.command, report.as_object_mut()) {
+            // Before the timings, which stay last.
+            let timings = map.remove("timings_ms");
+            map.insert("command".into(), json!(c));
+            map.extend(timings.map(|t| ("timings_ms".to_string(), t)));
+        }
         if let Some(t) = report.get_mut("timings_ms").and_then(Value::as_object_mut) {
             t.extend(timings.into_iter().map(|(k, v)| (k.to_string(), json!(round(v, 1)))));
         }
