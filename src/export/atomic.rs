@@ -16,10 +16,41 @@ pub enum WriteError {
     IsInput(PathBuf),
     #[error("{0}: holds the input file, which writing there would replace; choose another output")]
     HoldsInput(PathBuf),
-    #[error("{path}: {source}")]
+    #[error("{path}: cannot write: {source}{hint}", hint = what_to_do(source))]
     Io { path: PathBuf, source: io::Error },
     #[error("{0}: interrupted; nothing was written")]
     Interrupted(PathBuf),
+}
+
+/// What to do about a failed write, for the errors a field laptop meets.
+fn what_to_do(e: &io::Error) -> &'static str {
+    match e.kind() {
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => {
+            "; the disk is full: free some space or choose another output"
+        }
+        io::ErrorKind::FileTooLarge => {
+            "; the file is larger than this system allows (a file size limit): choose another output"
+        }
+        io::ErrorKind::ReadOnlyFilesystem => "; the disk is read-only: choose another output",
+        io::ErrorKind::PermissionDenied => "; no permission to write there: choose another output",
+        _ => "",
+    }
+}
+
+/// A write error inside the temporary directory `tmp`, said of the same file under `out`: the
+/// user never sees the temporary name.
+fn named_as_output(e: WriteError, tmp: &Path, out: &Path) -> WriteError {
+    match e {
+        WriteError::Io { path, source } => {
+            let path = match path.strip_prefix(tmp) {
+                Ok(rel) if rel.as_os_str().is_empty() => out.to_path_buf(),
+                Ok(rel) => out.join(rel),
+                Err(_) => path,
+            };
+            WriteError::Io { path, source }
+        }
+        e => e,
+    }
 }
 
 /// Refuses to put an output in place once the run was interrupted (Ctrl-C, SIGTERM).
@@ -77,7 +108,7 @@ pub fn write_dir(
     }
     let tmp = temp_beside(out);
     let _ = fs::remove_dir_all(&tmp);
-    fs::create_dir(&tmp).map_err(io_at(&tmp))?;
+    fs::create_dir(&tmp).map_err(io_at(out))?;
     let result = fill(&tmp).and_then(|()| not_interrupted(out)).and_then(|()| {
         if out.exists() {
             // Swap: old aside, new in, old removed. A crash in between leaves both, never neither.
@@ -97,7 +128,7 @@ pub fn write_dir(
     if result.is_err() {
         let _ = fs::remove_dir_all(&tmp);
     }
-    result
+    result.map_err(|e| named_as_output(e, &tmp, out))
 }
 
 /// Writes one file through a temporary file in the same directory, then renames it.
