@@ -16,24 +16,29 @@ pub enum WriteError {
     IsInput(PathBuf),
     #[error("{0}: holds the input file, which writing there would replace; choose another output")]
     HoldsInput(PathBuf),
-    #[error("{path}: cannot write: {source}{hint}", hint = what_to_do(source))]
-    Io { path: PathBuf, source: io::Error },
+    /// Not `source`: the message holds it already, and error chains would print it twice.
+    #[error("{path}: cannot write: {error}{hint}", hint = what_to_do(error))]
+    Io { path: PathBuf, error: io::Error },
     #[error("{0}: interrupted; nothing was written")]
     Interrupted(PathBuf),
 }
 
 /// What to do about a failed write, for the errors a field laptop meets.
 fn what_to_do(e: &io::Error) -> &'static str {
-    match e.kind() {
-        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => {
-            "; the disk is full: free some space or choose another output"
-        }
-        io::ErrorKind::FileTooLarge => {
-            "; the file is larger than this system allows (a file size limit): choose another output"
-        }
-        io::ErrorKind::ReadOnlyFilesystem => "; the disk is read-only: choose another output",
-        io::ErrorKind::PermissionDenied => "; no permission to write there: choose another output",
-        _ => "",
+    // A writer (csv, SQLite) may wrap the system's error in its own: its text still ends
+    // with the system's "(os error N)".
+    let text = e.to_string();
+    let os = |n: i32| e.raw_os_error() == Some(n) || text.contains(&format!("(os error {n})"));
+    if e.kind() == io::ErrorKind::StorageFull || os(28) || os(122) {
+        "; the disk is full: free some space or choose another output"
+    } else if e.kind() == io::ErrorKind::FileTooLarge || os(27) {
+        "; the file is larger than this system allows (a file size limit): choose another output"
+    } else if e.kind() == io::ErrorKind::ReadOnlyFilesystem || os(30) {
+        "; the disk is read-only: choose another output"
+    } else if e.kind() == io::ErrorKind::PermissionDenied || os(13) {
+        "; no permission to write there: choose another output"
+    } else {
+        ""
     }
 }
 
@@ -41,13 +46,13 @@ fn what_to_do(e: &io::Error) -> &'static str {
 /// user never sees the temporary name.
 fn named_as_output(e: WriteError, tmp: &Path, out: &Path) -> WriteError {
     match e {
-        WriteError::Io { path, source } => {
+        WriteError::Io { path, error } => {
             let path = match path.strip_prefix(tmp) {
                 Ok(rel) if rel.as_os_str().is_empty() => out.to_path_buf(),
                 Ok(rel) => out.join(rel),
                 Err(_) => path,
             };
-            WriteError::Io { path, source }
+            WriteError::Io { path, error }
         }
         e => e,
     }
@@ -62,7 +67,7 @@ fn not_interrupted(out: &Path) -> Result<(), WriteError> {
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
-    move |source| WriteError::Io { path: path.to_path_buf(), source }
+    move |source| WriteError::Io { path: path.to_path_buf(), error: source }
 }
 
 fn temp_beside(path: &Path) -> PathBuf {
@@ -172,7 +177,7 @@ mod tests {
         let out = d.path().join("result");
         let r = write_dir(&out, None, false, |tmp| {
             fs::write(tmp.join("a.txt"), "half").unwrap();
-            Err(WriteError::Io { path: tmp.to_path_buf(), source: io::Error::other("disk full") })
+            Err(WriteError::Io { path: tmp.to_path_buf(), error: io::Error::other("disk full") })
         });
         assert!(r.is_err());
         assert!(!out.exists());
