@@ -16,7 +16,9 @@ use common::entries;
 
 /// The subcommands that read a survey file: name, arguments (`{in}` is the input), the output
 /// they write, and whether they take `--analysis`. Adding one is one line.
-const COMMANDS: &[(&str, &[&str], Option<&str>, bool)] = &[
+type Cmd = (&'static str, &'static [&'static str], Option<&'static str>, bool);
+
+const COMMANDS: &[Cmd] = &[
     ("inspect", &["inspect", "{in}", "--json"], None, false),
     ("run", &["run", "{in}", "--out", "out"], Some("out"), true),
     ("cluster", &["cluster", "{in}", "--out", "labels.csv"], Some("labels.csv"), false),
@@ -169,12 +171,7 @@ fn the_table_lists_every_corpus_file_and_only_those() {
 
 /// Runs one command on one file in a fresh directory and checks everything; `Err` says what
 /// went wrong, with the command and both streams.
-fn check(
-    parent: &Path,
-    row: &Row,
-    cmd: &(&str, &[&str], Option<&str>, bool),
-    inspect_refusal: &Outcome,
-) -> Result<(), String> {
+fn check(parent: &Path, row: &Row, cmd: &Cmd, inspect_refusal: &Outcome) -> Result<(), String> {
     let (name, args, out, takes_analysis) = *cmd;
     let dir = parent.join(format!("{}--{name}", row.file));
     std::fs::create_dir(&dir).unwrap();
@@ -281,8 +278,7 @@ fn check(
 fn every_corpus_file_through_every_command() {
     let rows = table();
     let parent = tempfile::tempdir().unwrap();
-    let cases: Vec<(&Row, &(&str, &[&str], Option<&str>, bool))> =
-        rows.iter().flat_map(|r| COMMANDS.iter().map(move |c| (r, c))).collect();
+    let cases: Vec<(&Row, &Cmd)> = rows.iter().flat_map(|r| COMMANDS.iter().map(move |c| (r, c))).collect();
     let failures: Vec<String> = cases
         .par_iter()
         .filter_map(|(row, cmd)| {
