@@ -496,8 +496,10 @@ pub fn main() -> ExitCode {
     };
     if cli.command.is_some() {
         crate::progress::on_interrupt(&cli_progress());
+        survive_file_size_limit();
     }
-    match run(cli) {
+    let input = input_of(&cli);
+    match run(cli).map_err(|e| naming_input(e, input.as_deref())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if let Some(sig) = crate::progress::interrupted() => {
             // Whatever stage noticed it, the run stopped and put no output in place (a tile
@@ -516,6 +518,58 @@ pub fn main() -> ExitCode {
         }
     }
 }
+
+/// The survey file a subcommand reads, if it reads one.
+fn input_of(cli: &Cli) -> Option<PathBuf> {
+    match cli.command.as_ref()? {
+        Command::Run { input, .. }
+        | Command::Cluster { input, .. }
+        | Command::Sites { input, .. }
+        | Command::Hotspots { input, .. }
+        | Command::Sweep { input, .. }
+        | Command::Inspect { input, .. }
+        | Command::Audit { input, .. } => Some(input.clone()),
+        _ => None,
+    }
+}
+
+/// A stage's error that names no file (`need index: no need indicators…`, `audit: …`) is
+/// said of the input, so every message says which file it is about (issue 16).
+fn naming_input(e: anyhow::Error, input: Option<&std::path::Path>) -> anyhow::Error {
+    match input {
+        Some(p)
+            if !already_named(&e)
+                && !format!("{e:#}").contains(&*p.to_string_lossy())
+                && crate::progress::interrupted().is_none() =>
+        {
+            e.context(p.display().to_string())
+        }
+        _ => e,
+    }
+}
+
+/// Whether the error names its file already (an input, an analysis file, an output).
+fn already_named(e: &anyhow::Error) -> bool {
+    use crate::analysis::RunError;
+    e.is::<atomic::WriteError>()
+        || e.is::<data::ImportError>()
+        || matches!(
+            e.downcast_ref::<RunError>(),
+            Some(RunError::Import(_) | RunError::Analysis(_) | RunError::Hotspots(_))
+        )
+}
+
+/// Past a file size limit (`ulimit -f`), a write gets SIGXFSZ, which by default kills the
+/// process mid-write with no message. With the signal caught, the write fails with EFBIG
+/// instead: the output's writer reports it, names the file and removes its temporary.
+#[cfg(unix)]
+fn survive_file_size_limit() {
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGXFSZ, seen);
+}
+
+#[cfg(not(unix))]
+fn survive_file_size_limit() {}
 
 /// The progress handle of this command: one per process, cancelled by Ctrl-C or SIGTERM.
 fn cli_progress() -> Progress {

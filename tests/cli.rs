@@ -291,7 +291,7 @@ fn a_file_without_indicators_says_so_once() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "only.csv", b"id,lat,lon\n1,-12.0,-77.0\n2,-12.0001,-77.0\n");
     let err = fails(dir.path(), &["run", "only.csv", "--out", "out"]);
-    assert!(err.starts_with("needmap: need index: no need indicators: none of the columns"), "{err}");
+    assert!(err.starts_with("needmap: only.csv: need index: no need indicators: none of the columns"), "{err}");
     assert_eq!(err.matches("no need indicators").count(), 1, "printed twice: {err}");
     assert!(!dir.path().join("out").exists());
 }

@@ -16,10 +16,46 @@ pub enum WriteError {
     IsInput(PathBuf),
     #[error("{0}: holds the input file, which writing there would replace; choose another output")]
     HoldsInput(PathBuf),
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: io::Error },
+    /// Not `source`: the message holds it already, and error chains would print it twice.
+    #[error("{path}: cannot write: {error}{hint}", hint = what_to_do(error))]
+    Io { path: PathBuf, error: io::Error },
     #[error("{0}: interrupted; nothing was written")]
     Interrupted(PathBuf),
+}
+
+/// What to do about a failed write, for the errors a field laptop meets.
+fn what_to_do(e: &io::Error) -> &'static str {
+    // A writer (csv, SQLite) may wrap the system's error in its own: its text still ends
+    // with the system's "(os error N)".
+    let text = e.to_string();
+    let os = |n: i32| e.raw_os_error() == Some(n) || text.contains(&format!("(os error {n})"));
+    if e.kind() == io::ErrorKind::StorageFull || os(28) || os(122) {
+        "; the disk is full: free some space or choose another output"
+    } else if e.kind() == io::ErrorKind::FileTooLarge || os(27) {
+        "; the file is larger than this system allows (a file size limit): choose another output"
+    } else if e.kind() == io::ErrorKind::ReadOnlyFilesystem || os(30) {
+        "; the disk is read-only: choose another output"
+    } else if e.kind() == io::ErrorKind::PermissionDenied || os(13) {
+        "; no permission to write there: choose another output"
+    } else {
+        ""
+    }
+}
+
+/// A write error inside the temporary directory `tmp`, said of the same file under `out`: the
+/// user never sees the temporary name.
+fn named_as_output(e: WriteError, tmp: &Path, out: &Path) -> WriteError {
+    match e {
+        WriteError::Io { path, error } => {
+            let path = match path.strip_prefix(tmp) {
+                Ok(rel) if rel.as_os_str().is_empty() => out.to_path_buf(),
+                Ok(rel) => out.join(rel),
+                Err(_) => path,
+            };
+            WriteError::Io { path, error }
+        }
+        e => e,
+    }
 }
 
 /// Refuses to put an output in place once the run was interrupted (Ctrl-C, SIGTERM).
@@ -31,7 +67,7 @@ fn not_interrupted(out: &Path) -> Result<(), WriteError> {
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
-    move |source| WriteError::Io { path: path.to_path_buf(), source }
+    move |source| WriteError::Io { path: path.to_path_buf(), error: source }
 }
 
 fn temp_beside(path: &Path) -> PathBuf {
@@ -77,7 +113,7 @@ pub fn write_dir(
     }
     let tmp = temp_beside(out);
     let _ = fs::remove_dir_all(&tmp);
-    fs::create_dir(&tmp).map_err(io_at(&tmp))?;
+    fs::create_dir(&tmp).map_err(io_at(out))?;
     let result = fill(&tmp).and_then(|()| not_interrupted(out)).and_then(|()| {
         if out.exists() {
             // Swap: old aside, new in, old removed. A crash in between leaves both, never neither.
@@ -97,7 +133,7 @@ pub fn write_dir(
     if result.is_err() {
         let _ = fs::remove_dir_all(&tmp);
     }
-    result
+    result.map_err(|e| named_as_output(e, &tmp, out))
 }
 
 /// Writes one file through a temporary file in the same directory, then renames it.
@@ -141,7 +177,7 @@ mod tests {
         let out = d.path().join("result");
         let r = write_dir(&out, None, false, |tmp| {
             fs::write(tmp.join("a.txt"), "half").unwrap();
-            Err(WriteError::Io { path: tmp.to_path_buf(), source: io::Error::other("disk full") })
+            Err(WriteError::Io { path: tmp.to_path_buf(), error: io::Error::other("disk full") })
         });
         assert!(r.is_err());
         assert!(!out.exists());

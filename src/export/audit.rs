@@ -88,7 +88,7 @@ pub fn groups_csv(path: &Path, a: &AuditResult) -> io::Result<()> {
 pub fn write_audit_files(dir: &Path, a: &AuditResult) -> Result<(), WriteError> {
     let io = |name: &str| {
         let p = dir.join(name);
-        move |source| WriteError::Io { path: p, source }
+        move |source| WriteError::Io { path: p, error: source }
     };
     std::fs::write(dir.join("audit.json"), audit_json(a)).map_err(io("audit.json"))?;
     zones_stability_csv(&dir.join("zones_stability.csv"), a).map_err(io("zones_stability.csv"))?;

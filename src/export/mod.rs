@@ -126,7 +126,7 @@ pub fn write_run(
     atomic::write_dir(out_dir, Some(input), force, |dir| {
         let io = |name: &str| {
             let p = dir.join(name);
-            move |source| WriteError::Io { path: p, source }
+            move |source| WriteError::Io { path: p, error: source }
         };
         std::fs::write(dir.join("zones.geojson"), geojson::zones_geojson(&outcome.zones.zones))
             .map_err(io("zones.geojson"))?;
@@ -178,7 +178,7 @@ fn print_files(dir: &Path, opts: &ExportOptions) -> Result<(), WriteError> {
     };
     let failed = |name: &str| {
         let path = dir.join(name);
-        move |e: anyhow::Error| WriteError::Io { path, source: std::io::Error::other(format!("{e:#}")) }
+        move |e: anyhow::Error| WriteError::Io { path, error: std::io::Error::other(format!("{e:#}")) }
     };
     if opts.print_map {
         crate::print::cli::map_command(&crate::print::cli::MapArgs {
@@ -214,7 +214,7 @@ pub fn write_field_kit(
 ) -> Result<Vec<(&'static str, f64)>, WriteError> {
     let io = |name: &str| {
         let p = dir.join(name);
-        move |source| WriteError::Io { path: p, source }
+        move |source| WriteError::Io { path: p, error: source }
     };
     let strings = Strings::new(opts.lang);
     let title = input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
