@@ -529,17 +529,22 @@ fn input_of(cli: &Cli) -> Option<PathBuf> {
         | Command::Sweep { input, .. }
         | Command::Inspect { input, .. }
         | Command::Audit { input, .. } => Some(input.clone()),
+        Command::Quiz { input: Some(input), check: None, .. } => Some(input.clone()),
         _ => None,
     }
 }
 
 /// A stage's error that names no file (`need index: no need indicators…`, `audit: …`) is
-/// said of the input, so every message says which file it is about (issue 16).
+/// said of the input, so every message says which file it is about (issue 16). A bad flag
+/// (`sites: --radius-m must be…`) is about the command line, not the file: left as it is.
 fn naming_input(e: anyhow::Error, input: Option<&std::path::Path>) -> anyhow::Error {
+    let text = format!("{e:#}");
+    let about_a_flag = text.contains(": --") || text.contains("(--");
     match input {
         Some(p)
             if !already_named(&e)
-                && !format!("{e:#}").contains(&*p.to_string_lossy())
+                && !about_a_flag
+                && !text.contains(&*p.to_string_lossy())
                 && crate::progress::interrupted().is_none() =>
         {
             e.context(p.display().to_string())

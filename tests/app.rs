@@ -135,6 +135,7 @@ fn opening_a_sample_survey_fills_the_zones_table_and_a_row_selects_its_zone() {
             "households.csv",
             "map.pdf",
             "needmap.gpkg",
+            "report.html",
             "report.json",
             "zones.csv",
             "zones.geojson",
@@ -142,6 +143,10 @@ fn opening_a_sample_survey_fills_the_zones_table_and_a_row_selects_its_zone() {
             "zones.kml"
         ]
     );
+    // The report to hand in: one self-contained page with the zones table.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"), "{}", &html[..40.min(html.len())]);
+    assert!(!html.contains("src=\"http"), "no network in the report");
     let geojson = std::fs::read_to_string(out.join("zones.geojson")).unwrap();
     assert_eq!(geojson.matches("\"Polygon\"").count(), expected);
     // The print map and the atlas are real PDFs: one page; an overview and a page per zone at least.
@@ -572,6 +577,27 @@ fn main_screens_match_their_snapshots() {
     }
     wait_idle(&mut h);
     results.push(h.try_snapshot("study"));
+    // Exercises, answered in part and checked.
+    {
+        let a = app(&mut h);
+        a.state.prefs.tab = Tab::Quiz;
+        a.state.quiz.count = 4;
+        a.apply_command(Command::NewQuiz);
+    }
+    wait_idle(&mut h);
+    {
+        let q = &mut app(&mut h).state.quiz;
+        let quiz = q.quiz.clone().unwrap();
+        q.answers[0] = quiz.questions[0].kind.answer_text(quiz.key[0], Lang::En);
+        q.answers[1] = "0".into();
+        let answers: Vec<(String, String)> =
+            quiz.questions.iter().zip(&q.answers).map(|(x, a)| (x.id.clone(), a.clone())).collect();
+        q.score = Some(needmap::quiz::score(&quiz, &answers));
+    }
+    for _ in 0..3 {
+        h.step();
+    }
+    results.push(h.try_snapshot("quiz"));
     let failures: Vec<String> = results.into_iter().filter_map(|r| r.err().map(|e| e.to_string())).collect();
     assert!(failures.is_empty(), "snapshot differences:\n{}", failures.join("\n"));
 }
@@ -747,4 +773,56 @@ fn why_is_this_zone_first_shows_its_standing_and_indicators() {
     let top = &e.contributions[0];
     assert!(top.lift() > 0.0, "the top zone's need is above average in some indicator");
     h.get_by_label(&format!("Most of its extra need comes from {}.", top.column));
+}
+
+#[test]
+fn the_quiz_panel_makes_exercises_and_scores_the_answers() {
+    let mut h = harness(Lang::En);
+    app(&mut h).open(sample("lima_households.csv"));
+    wait_idle(&mut h);
+    h.get_by_label("Quiz").click();
+    h.step();
+    h.get_by_label("New exercises").click();
+    h.step();
+    wait_idle(&mut h);
+    let quiz = app(&mut h).state.quiz.quiz.clone().expect("the exercises were made");
+    assert_eq!(quiz.questions.len(), 10);
+    // The same generator as `needmap quiz` with the app's analysis: the same questions.
+    let again = {
+        let a = app(&mut h);
+        let imp = a.state.imported.clone().unwrap();
+        needmap::quiz::generate(&imp, &a.resolved_analysis(), 1, 10, Lang::En, &Progress::new()).unwrap()
+    };
+    assert_eq!(again.questions, quiz.questions);
+    // Answer all but the first right, through the key as a person would write it; the first
+    // one answered wrong or left out.
+    let first_topic = quiz.questions[0].topic;
+    let written = |k: usize| match quiz.key[k] {
+        needmap::quiz::Answer::Choice(i) => needmap::quiz::letter(i).to_string(),
+        key => quiz.questions[k].kind.answer_text(key, Lang::En),
+    };
+    for k in 1..quiz.questions.len() {
+        app(&mut h).state.quiz.answers[k] = written(k);
+    }
+    h.run_steps(2);
+    h.get_by_label("Check my answers").click();
+    h.run_steps(2);
+    let sc = app(&mut h).state.quiz.score.clone().expect("scored");
+    assert_eq!(sc.right, 9, "{:#?}", sc.questions);
+    h.get_by_label("9 of 10 right");
+    h.get_by_label(&format!("Review: {}.", first_topic.label(Lang::En)));
+    // Type the first answer through its field when it is a number, then check again.
+    if let needmap::quiz::AnswerKind::Number { .. } = quiz.questions[0].kind {
+        let text = written(0);
+        let field = h.get_all_by_label("Answer").next().unwrap();
+        field.focus();
+        field.type_text(&text);
+        h.step();
+    } else {
+        app(&mut h).state.quiz.answers[0] = written(0);
+    }
+    h.get_by_label("Check my answers").click();
+    h.run_steps(2);
+    h.get_by_label("10 of 10 right");
+    h.get_by_label("All right: nothing to review.");
 }

@@ -263,7 +263,7 @@ fn audit_command_refuses_bad_settings_with_one_line_and_no_output() {
     // One indicator: nothing to perturb.
     std::fs::write(p.join("one.csv"), "id,lat,lon,monthly_income\n1,-12.0,-77.0,100\n2,-12.0001,-77.0,200\n").unwrap();
     let got = fails(p, &["audit", "one.csv", "--out", "au"]);
-    assert!(got.starts_with("needmap: audit: weight sensitivity needs at least two indicators with a positive weight, and the need index has \"monthly_income\" (weight 1)"), "{got}");
+    assert!(got.starts_with("needmap: one.csv: audit: weight sensitivity needs at least two indicators with a positive weight, and the need index has \"monthly_income\" (weight 1)"), "{got}");
     assert!(!p.join("au").exists());
     assert_eq!(entries(p), ["a.toml", "one.csv", "s.csv"]);
 }

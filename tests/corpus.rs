@@ -31,6 +31,7 @@ const COMMANDS: &[Cmd] = &[
         Some("sweep.csv"),
         false,
     ),
+    ("quiz", &["quiz", "{in}", "--count", "4", "--out", "quiz.json"], Some("quiz.json"), true),
 ];
 
 /// The good survey that an analysis file (`*.toml`) is applied to.

@@ -317,7 +317,8 @@ fn the_lima_report_matches_the_run() {
     let eps = report["cluster"]["eps_m"].as_f64().unwrap();
     assert_eq!(report["cluster"]["suggested"]["eps_m"].as_f64(), Some(eps));
     let params = table_rows(&html, "cluster-params");
-    assert!(close(&params[0][1], eps, 0) && params[1][1] == report["cluster"]["min_points"].to_string());
+    let min_points = report["cluster"]["min_points"].as_u64().expect("min points recorded");
+    assert!(close(&params[0][1], eps, 0) && params[1][1] == min_points.to_string());
     assert!(html.contains("<svg class=\"plot\""));
     assert!(html.contains(&format!("chosen eps = {eps} m")), "eps line");
     assert!(html.contains(&format!("knee {eps} m")), "the recomputed knee is the run's eps");

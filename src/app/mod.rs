@@ -284,6 +284,13 @@ impl NeedmapApp {
                 self.state.existing_text = p.display().to_string();
                 self.state.sites_draft.existing_file = Some(p);
             }
+            Command::NewQuiz => {
+                if let Some(imp) = self.state.imported.clone() {
+                    let (seed, count) = (self.state.quiz.seed, self.state.quiz.count);
+                    self.state.notice = None;
+                    self.worker.quiz(imp, self.resolved_analysis(), seed, count, self.state.prefs.lang);
+                }
+            }
             Command::Sweep => {
                 if let (Some(imp), Some(sc)) = (self.state.imported.clone(), self.state.scored.clone()) {
                     let method = self.state.study.method.unwrap_or(self.state.analysis.cluster.method);
@@ -296,7 +303,7 @@ impl NeedmapApp {
     }
 
     /// The analysis with the automatic choices written out, as `needmap run` saves it.
-    fn resolved_analysis(&self) -> Analysis {
+    pub fn resolved_analysis(&self) -> Analysis {
         let mut a = self.state.analysis.clone();
         a.input.path = self.state.path.clone();
         if let Some(sc) = &self.state.scored {
@@ -354,6 +361,7 @@ impl NeedmapApp {
             lang: self.state.prefs.lang,
             print_map: self.state.prefs.export_map,
             print_atlas: self.state.prefs.export_atlas,
+            report: self.state.prefs.export_report,
             // Printed over the offline tiles the map shows, when it shows a file of them.
             print_tiles: match &self.state.prefs.tiles {
                 TileSetting::MbTiles(p) | TileSetting::Folder(p) => Some(p.clone()),
@@ -479,6 +487,11 @@ impl NeedmapApp {
                 Msg::Cancelled => {
                     self.state.notice = Some(Notice::Info(s.t("status.cancelled").into()));
                 }
+                Msg::QuizReady(r) => match r {
+                    Ok(q) => self.state.quiz.set(q),
+                    Err(e) if e.is_empty() => self.state.notice = Some(Notice::Info(s.t("status.cancelled").into())),
+                    Err(e) => self.state.notice = Some(Notice::Error(e)),
+                },
                 Msg::Swept(spec, r) => match r {
                     Ok(rows) => self.state.study.result = Some(panels::study::StudyResult { spec, rows }),
                     Err(e) if e.is_empty() => self.state.notice = Some(Notice::Info(s.t("status.cancelled").into())),
@@ -538,6 +551,7 @@ impl NeedmapApp {
                     (Tab::Hotspots, "tab.hotspots"),
                     (Tab::Audit, "tab.audit"),
                     (Tab::Study, "tab.study"),
+                    (Tab::Quiz, "tab.quiz"),
                     (Tab::Export, "tab.export"),
                 ] {
                     ui.selectable_value(&mut self.state.prefs.tab, tab, s.t(key));
@@ -560,6 +574,7 @@ impl NeedmapApp {
                     Tab::Hotspots => panels::hotspots::ui(ui, &mut self.state, s, &mut cmds),
                     Tab::Audit => panels::audit::ui(ui, &mut self.state, s, &mut cmds),
                     Tab::Study => panels::study::ui(ui, &mut self.state, s, &mut cmds, busy),
+                    Tab::Quiz => panels::quiz::ui(ui, &mut self.state, s, &mut cmds, busy),
                     Tab::Export => panels::export::ui(ui, &mut self.state, s, &mut cmds, exporting),
                 });
             }
@@ -1018,6 +1033,8 @@ fn stage_key(stage: &str) -> &'static str {
         "map" => "stage.map",
         "tiles" => "stage.tiles",
         "sweep" => "stage.sweep",
+        "quiz" => "stage.quiz",
+        "report" => "stage.report",
         _ => "stage.working",
     }
 }

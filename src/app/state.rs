@@ -59,6 +59,8 @@ pub enum Command {
     SetExistingFile(PathBuf),
     /// Run the Study panel's parameter sweep.
     Sweep,
+    /// Make exercises from the survey and the analysis with the Quiz panel's seed and count.
+    NewQuiz,
     /// Ask the user for a path with a file dialog, then run the command built from it.
     Pick(PickKind),
 }
@@ -87,6 +89,7 @@ pub enum Tab {
     Hotspots,
     Audit,
     Study,
+    Quiz,
     Export,
 }
 
@@ -111,6 +114,8 @@ pub struct Prefs {
     /// Export also writes map.pdf and atlas.pdf.
     pub export_map: bool,
     pub export_atlas: bool,
+    /// Export also writes report.html.
+    pub export_report: bool,
     /// Learn mode: each panel explains its step and the map shows what the step used.
     pub learn: bool,
 }
@@ -132,6 +137,7 @@ impl Default for Prefs {
             last_export_dir: None,
             export_map: true,
             export_atlas: true,
+            export_report: true,
             learn: false,
         }
     }
@@ -216,6 +222,8 @@ pub struct AppState {
     pub last_run_s: Option<f64>,
     /// The Study panel: parameter sweeps and comparisons.
     pub study: super::panels::study::StudyState,
+    /// The Quiz panel: the current exercises and the answers given.
+    pub quiz: super::panels::quiz::QuizState,
     /// Each indicator's part of every household's need (for "why is this zone ranked so?"),
     /// computed when first asked for, for the need result it belongs to.
     pub parts: Option<(usize, Arc<Vec<Vec<f64>>>)>,
@@ -238,6 +246,7 @@ impl AppState {
         self.clear_extras();
         self.suggestion = None;
         self.study.clear_results();
+        self.quiz.clear();
         self.parts = None;
         self.probe = None;
         self.selected_zone = None;

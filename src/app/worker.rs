@@ -67,6 +67,8 @@ pub enum Msg {
     },
     Cancelled,
     Exported(Result<PathBuf, String>),
+    /// Exercises were made, or why not (empty: cancelled).
+    QuizReady(Result<crate::quiz::Quiz, String>),
     /// A parameter sweep ended: its rows, or why it stopped.
     Swept(crate::sweep::SweepSpec, Result<Vec<crate::sweep::Row>, String>),
 }
@@ -200,6 +202,34 @@ impl Worker {
         });
     }
 
+    /// Makes exercises on a thread, with the status bar's progress and Cancel.
+    pub fn quiz(
+        &mut self,
+        imported: Arc<Imported>,
+        analysis: Analysis,
+        seed: u64,
+        count: usize,
+        lang: crate::i18n::Lang,
+    ) {
+        self.cancel();
+        let id = self.next_id;
+        self.next_id += 1;
+        let progress = Progress::new();
+        self.running = Some(Running { id, progress: progress.clone(), started: std::time::Instant::now() });
+        let (tx, repaint) = (self.tx.clone(), self.repaint.clone());
+        std::thread::spawn(move || {
+            let run = || crate::quiz::generate(&imported, &analysis, seed, count, lang, &progress);
+            let r = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+                Ok(Ok(q)) => Ok(q),
+                Ok(Err(RunError::Cancelled)) => Err(String::new()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(p) => Err(format!("internal error while making the quiz: {}", panic_text(&*p))),
+            };
+            let _ = tx.send((id, Msg::QuizReady(r)));
+            repaint();
+        });
+    }
+
     /// Asks the running job to stop.
     pub fn cancel(&mut self) {
         if let Some(r) = self.running.take() {
@@ -230,6 +260,7 @@ impl Worker {
                             | Msg::Cancelled
                             | Msg::TilesDone(_)
                             | Msg::Swept(..)
+                            | Msg::QuizReady(_)
                     );
                     out.push(msg);
                     if last {

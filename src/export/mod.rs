@@ -38,6 +38,8 @@ pub struct ExportOptions {
     pub print_map: bool,
     /// Also `atlas.pdf`, the field atlas of every zone (`needmap atlas`).
     pub print_atlas: bool,
+    /// Also `report.html`, the self-contained report to hand in (`needmap report`).
+    pub report: bool,
     /// Tiles under the printed maps (an MBTiles file or a z/x/y folder), else Natural Earth.
     pub print_tiles: Option<std::path::PathBuf>,
     /// The command line that made the run, recorded in report.json's `command` (the CLI
@@ -200,6 +202,12 @@ fn print_files(dir: &Path, opts: &ExportOptions) -> Result<(), WriteError> {
             common,
         })
         .map_err(failed("atlas.pdf"))?;
+    }
+    if opts.report {
+        let out = dir.join("report.html");
+        let ropts = crate::report::ReportOptions { lang: opts.lang, title: None };
+        crate::report::write_report(dir, &out, &ropts, true, &crate::progress::Progress::new())
+            .map_err(|e| WriteError::Io { path: out.clone(), error: std::io::Error::other(e.to_string()) })?;
     }
     Ok(())
 }

@@ -718,7 +718,10 @@ pub(super) fn zones(ctx: &Ctx<'_>) -> Result<Option<Section>, ReportError> {
 // Sites, hot spots, audit: when the run has them
 
 /// A CSV file of the run as header and rows (None when absent).
-fn read_csv(path: &Path) -> Result<Option<(Vec<String>, Vec<Vec<String>>)>, ReportError> {
+/// A CSV's header and rows.
+type CsvTable = (Vec<String>, Vec<Vec<String>>);
+
+fn read_csv(path: &Path) -> Result<Option<CsvTable>, ReportError> {
     if !path.is_file() {
         return Ok(None);
     }

@@ -91,7 +91,7 @@ pub fn k_distance_svg(p: &KDistancePlot<'_>) -> (String, usize) {
     let mut pts: Vec<String> =
         (0..d.len()).step_by(stride).map(|i| format!("{:.1},{:.1}", x_of(i), y_of(d[i]))).collect();
     if let Some(&last) = d.last()
-        && (d.len() - 1) % stride != 0
+        && !(d.len() - 1).is_multiple_of(stride)
     {
         pts.push(format!("{:.1},{:.1}", x_of(d.len() - 1), y_of(last)));
     }
@@ -131,7 +131,7 @@ mod tests {
         let mut d: Vec<f64> = (0..1000).map(|i| i as f64 / 5.0).collect();
         d.push(8_000_000.0);
         let top = y_top(&d, 150.0, Some(180.0));
-        assert!(top >= 180.0 * 1.6 && top < 1000.0, "{top}");
+        assert!((180.0 * 1.6..1000.0).contains(&top), "{top}");
         let plot = KDistancePlot {
             distances: &d,
             eps_m: 150.0,

@@ -8,6 +8,7 @@ pub mod data;
 pub mod export;
 pub mod hotspots;
 pub mod need;
+pub mod quiz;
 pub mod sites;
 pub mod study;
 pub mod zones;
