@@ -55,11 +55,12 @@ pub enum Topic {
     Kmeans,
     Zones,
     Parameters,
+    Hotspots,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 6] =
-        [Topic::Distances, Topic::Need, Topic::Dbscan, Topic::Kmeans, Topic::Zones, Topic::Parameters];
+    pub const ALL: [Topic; 7] =
+        [Topic::Distances, Topic::Need, Topic::Dbscan, Topic::Kmeans, Topic::Zones, Topic::Parameters, Topic::Hotspots];
 
     /// The topic's name for people.
     pub fn label(self, lang: Lang) -> &'static str {
@@ -71,6 +72,7 @@ impl Topic {
             Topic::Kmeans => s.t("quiz.topic.kmeans"),
             Topic::Zones => s.t("quiz.topic.zones"),
             Topic::Parameters => s.t("quiz.topic.parameters"),
+            Topic::Hotspots => s.t("quiz.topic.hotspots"),
         }
     }
 }
@@ -337,9 +339,10 @@ enum Kind {
     ZoneCount,
     MinPointsZones,
     MinPointsNoise,
+    HotspotZ,
 }
 
-const KINDS: [Kind; 11] = [
+const KINDS: [Kind; 12] = [
     Kind::Distance,
     Kind::Within,
     Kind::NeedScore,
@@ -351,6 +354,7 @@ const KINDS: [Kind; 11] = [
     Kind::ZoneCount,
     Kind::MinPointsZones,
     Kind::MinPointsNoise,
+    Kind::HotspotZ,
 ];
 
 impl Kind {
@@ -362,6 +366,7 @@ impl Kind {
             Kind::KmeansNearest => Topic::Kmeans,
             Kind::ZoneMeanNeed | Kind::ZoneHouseholds | Kind::ZoneCount => Topic::Zones,
             Kind::MinPointsZones | Kind::MinPointsNoise => Topic::Parameters,
+            Kind::HotspotZ => Topic::Hotspots,
         }
     }
 
@@ -559,6 +564,51 @@ fn metres(v: f64) -> String {
 }
 
 impl Facts<'_> {
+    /// Gi* z-score of a household's need over a band, by the hot spots core; the text gives
+    /// the band, the households with a score, their mean and standard deviation, so it can be
+    /// worked from the neighbours' scores.
+    fn hotspot_question(&self, rng: &mut Rng, s: Strings) -> Result<Made, RunError> {
+        let band = [300.0, 400.0, 500.0][pick(rng, 3)];
+        let need = &self.scored.need.score;
+        let r = match crate::hotspots::gi_star(&self.imp.xyz, need, band, 0.05, &self.progress) {
+            Ok(r) => r,
+            Err(crate::hotspots::HotspotError::Cancelled) => return Err(RunError::Cancelled),
+            Err(_) => return Ok(None), // e.g. every score the same: no such question
+        };
+        let tested: Vec<usize> = (0..need.len()).filter(|&i| r.z[i].is_some()).collect();
+        if tested.is_empty() {
+            return Ok(None);
+        }
+        // Not a household with a neighbour a hair's breadth from the band's edge.
+        let mut chosen = tested[pick(rng, tested.len())];
+        for _ in 0..30 {
+            let i = tested[pick(rng, tested.len())];
+            let xyz = self.imp.xyz[i];
+            if self.index.within(xyz, band * 0.99).count() == self.index.within(xyz, band * 1.01).count() {
+                chosen = i;
+                break;
+            }
+        }
+        let vals: Vec<f64> = need.iter().copied().filter(|v| v.is_finite()).collect();
+        let n = vals.len() as f64;
+        let mean = vals.iter().sum::<f64>() / n;
+        let sd = (vals.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt();
+        let tol = Tolerance::Absolute { absolute: 0.01 };
+        let text = s.f(
+            "quiz.q.hotspot_z",
+            &[
+                ("band", &metres(band)),
+                ("n", &vals.len()),
+                ("mean", &format!("{mean:.6}")),
+                ("sd", &format!("{sd:.6}")),
+                ("h", &self.who(chosen, s)),
+                ("tol", &tol.text(s.lang)),
+            ],
+        );
+        let z = r.z[chosen].unwrap_or(f64::NAN);
+        Ok(Some((text, Self::number("", tol), Answer::Number(z))))
+    }
+
     fn who(&self, i: usize, s: Strings) -> String {
         let h = &self.imp.households;
         let id = if h.id(i).is_empty() { s.f("quiz.row", &[("row", &h.row[i])]) } else { h.id(i).to_string() };
@@ -640,6 +690,7 @@ impl Facts<'_> {
                 Some((text, Self::number(s.t("quiz.unit.households"), tol), Answer::Number(count as f64)))
             }
             Kind::NeedScore => self.need_question(rng, s),
+            Kind::HotspotZ => self.hotspot_question(rng, s)?,
             Kind::Core | Kind::Status => {
                 let db = &self.db;
                 if db.pool.len() < 2 {

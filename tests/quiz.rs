@@ -208,6 +208,23 @@ fn the_key_agrees_with_brute_force() {
                 })
                 .unwrap();
             assert_eq!(key, Answer::Choice(nearest), "{what}");
+        } else if t.contains("Gi* z-score of") {
+            *seen.entry("hotspot").or_default() += 1;
+            // Brute force with an independent distance formula, from the core's need scores
+            // (the need key itself is checked above).
+            let need = &scored.need.score;
+            let band = number_after(t, "distance band of ");
+            let vals: Vec<(usize, f64)> = (0..h.len()).filter(|&i| need[i].is_finite()).map(|i| (i, need[i])).collect();
+            let n = vals.len() as f64;
+            let mean = vals.iter().map(|v| v.1).sum::<f64>() / n;
+            let sd = (vals.iter().map(|v| (v.1 - mean).powi(2)).sum::<f64>() / n).sqrt();
+            let (lat, lon) = (hh[0].1, hh[0].2);
+            let near: Vec<f64> =
+                vals.iter().filter(|&&(j, _)| gc_m(lat, lon, all[j].0, all[j].1) <= band).map(|v| v.1).collect();
+            let w = near.len() as f64;
+            let z = (near.iter().sum::<f64>() - mean * w) / (sd * ((n * w - w * w) / (n - 1.0)).sqrt());
+            let Answer::Number(k) = key else { panic!("{what}") };
+            assert!((k - z).abs() < 0.005, "{what}: key {k}, brute force {z}");
         } else {
             *seen.entry("other").or_default() += 1;
         }

@@ -157,8 +157,18 @@ impl Worker {
         });
     }
 
-    /// Downloads the tiles of `boxes` on a thread, with the status bar's progress and Cancel.
-    pub fn download_tiles(&mut self, cfg: crate::tiles::DownloadConfig, boxes: Vec<crate::tiles::LonLatBox>) {
+    /// Runs `work` on a thread as the current job (the status bar shows its progress and
+    /// Cancel), and sends what `done` makes of its result: the error's text when it failed
+    /// (`""` when cancelled, if `quiet_cancel`), and a notice naming `what` when it panicked.
+    fn side_job<T, E: std::fmt::Display>(
+        &mut self,
+        what: &'static str,
+        quiet_cancel: bool,
+        work: impl FnOnce(&Progress) -> Result<T, E> + Send + 'static,
+        done: impl FnOnce(Result<T, String>) -> Msg + Send + 'static,
+    ) where
+        T: Send + 'static,
+    {
         self.cancel();
         let id = self.next_id;
         self.next_id += 1;
@@ -166,13 +176,23 @@ impl Worker {
         self.running = Some(Running { id, progress: progress.clone(), started: std::time::Instant::now() });
         let (tx, repaint) = (self.tx.clone(), self.repaint.clone());
         std::thread::spawn(move || {
-            let out = cfg.out.clone();
-            let run = || crate::tiles::download(&cfg, &boxes, &progress).map(|s| (s, out)).map_err(|e| e.to_string());
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
-                .unwrap_or_else(|p| Err(format!("internal error while downloading: {}", panic_text(&*p))));
-            let _ = tx.send((id, Msg::TilesDone(r)));
+            let r = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&progress))) {
+                Ok(Ok(v)) => Ok(v),
+                Ok(Err(_)) if quiet_cancel && progress.is_cancelled() => Err(String::new()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(p) => Err(format!("internal error while {what}: {}", panic_text(&*p))),
+            };
+            let _ = tx.send((id, done(r)));
             repaint();
         });
+    }
+
+    /// Downloads the tiles of `boxes` on a thread, with the status bar's progress and Cancel.
+    pub fn download_tiles(&mut self, cfg: crate::tiles::DownloadConfig, boxes: Vec<crate::tiles::LonLatBox>) {
+        let out = cfg.out.clone();
+        let work = move |p: &Progress| crate::tiles::download(&cfg, &boxes, p).map(|s| (s, out));
+        // A cancelled download says so itself (and that its .part file is kept to resume).
+        self.side_job("downloading", false, work, Msg::TilesDone);
     }
 
     /// Runs a parameter sweep on a thread, with the status bar's progress and Cancel.
@@ -183,23 +203,9 @@ impl Worker {
         base: crate::analysis::ClusterConfig,
         spec: crate::sweep::SweepSpec,
     ) {
-        self.cancel();
-        let id = self.next_id;
-        self.next_id += 1;
-        let progress = Progress::new();
-        self.running = Some(Running { id, progress: progress.clone(), started: std::time::Instant::now() });
-        let (tx, repaint) = (self.tx.clone(), self.repaint.clone());
-        std::thread::spawn(move || {
-            let run = || crate::sweep::sweep(&imported, &scored, &base, &spec, &progress);
-            let r = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
-                Ok(Ok(rows)) => Ok(rows),
-                Ok(Err(RunError::Cancelled)) => Err(String::new()),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(p) => Err(format!("internal error in the sweep: {}", panic_text(&*p))),
-            };
-            let _ = tx.send((id, Msg::Swept(spec, r)));
-            repaint();
-        });
+        let s = spec.clone();
+        let work = move |p: &Progress| crate::sweep::sweep(&imported, &scored, &base, &s, p);
+        self.side_job("sweeping", true, work, move |r| Msg::Swept(spec, r));
     }
 
     /// Makes exercises on a thread, with the status bar's progress and Cancel.
@@ -211,23 +217,8 @@ impl Worker {
         count: usize,
         lang: crate::i18n::Lang,
     ) {
-        self.cancel();
-        let id = self.next_id;
-        self.next_id += 1;
-        let progress = Progress::new();
-        self.running = Some(Running { id, progress: progress.clone(), started: std::time::Instant::now() });
-        let (tx, repaint) = (self.tx.clone(), self.repaint.clone());
-        std::thread::spawn(move || {
-            let run = || crate::quiz::generate(&imported, &analysis, seed, count, lang, &progress);
-            let r = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
-                Ok(Ok(q)) => Ok(q),
-                Ok(Err(RunError::Cancelled)) => Err(String::new()),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(p) => Err(format!("internal error while making the quiz: {}", panic_text(&*p))),
-            };
-            let _ = tx.send((id, Msg::QuizReady(r)));
-            repaint();
-        });
+        let work = move |p: &Progress| crate::quiz::generate(&imported, &analysis, seed, count, lang, p);
+        self.side_job("making the quiz", true, work, Msg::QuizReady);
     }
 
     /// Asks the running job to stop.
