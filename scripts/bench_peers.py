@@ -10,6 +10,11 @@ Usage:
 spopt pulp pyproj pandas; PuLP ships CBC) on the same households and candidates.
   python3 scripts/bench_peers.py --hotspots [--needmap ...] [--runs 3] [--data ...] [--band-m 120]
 
+  python3 scripts/bench_peers.py --parquet [--with-10m] [--needmap ...] [--runs 3]
+
+--parquet times reading households from GeoParquet against the same data as CSV (needmap
+inspect and needmap run; geopandas.read_parquet and pandas.read_csv as peers).
+
 --hotspots times only the hot-spot case: needmap's Gi* on 1M and 100k tiled households
 against esda's `G_Local(star=True)` with a libpysal `DistanceBand` (binary, UTM 18S metres)
 on the 100k file (pip install esda libpysal pandas pyproj), and compares their z-scores.
@@ -286,6 +291,65 @@ def hotspots_bench(a, nm):
         print("| " + " | ".join(r) + " |")
 
 
+def to_geoparquet(csv, path):
+    """The same households as GeoParquet 1.1 (WKB points, zstd, typed columns), as geopandas
+    would write them, through pyarrow in pieces so 10M rows fit in memory."""
+    if os.path.exists(path):
+        return path
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    print(f"writing {path} ...", file=sys.stderr)
+    reader = pacsv.open_csv(csv, read_options=pacsv.ReadOptions(block_size=64 << 20))
+    writer = None
+    for batch in reader:
+        lon = batch.column("lon").to_numpy(zero_copy_only=False).astype("<f8")
+        lat = batch.column("lat").to_numpy(zero_copy_only=False).astype("<f8")
+        rec = np.empty(len(lon), dtype=[("o", "u1"), ("t", "<u4"), ("x", "<f8"), ("y", "<f8")])
+        rec["o"], rec["t"], rec["x"], rec["y"] = 1, 1, lon, lat
+        wkb = pa.FixedSizeBinaryArray.from_buffers(pa.binary(21), len(lon), [None, pa.py_buffer(rec.tobytes())])
+        table = pa.Table.from_batches([batch]).append_column("geometry", wkb.cast(pa.binary()))
+        if writer is None:
+            geo = {"version": "1.1.0", "primary_column": "geometry",
+                   "columns": {"geometry": {"encoding": "WKB", "geometry_types": ["Point"]}}}
+            schema = table.schema.with_metadata({"geo": json.dumps(geo)})
+            writer = pq.ParquetWriter(path + ".tmp", schema, compression="zstd")
+        writer.write_table(table.replace_schema_metadata(writer.schema.metadata), row_group_size=1 << 17)
+    writer.close()
+    os.rename(path + ".tmp", path)
+    return path
+
+
+def parquet_bench(a, nm):
+    """Reading households from GeoParquet against the same data as CSV: `needmap inspect`
+    (import and report only) and `needmap run` end to end, with geopandas.read_parquet and
+    pandas.read_csv as the peers (their call alone)."""
+    n = 10_000_000 if a.with_10m else 1_000_000
+    csv = gen(n, "tiled", os.path.join(a.data, f"h{n // 1_000_000}m_tiled.csv"))
+    pq_path = to_geoparquet(csv, os.path.join(a.data, f"h{n // 1_000_000}m_tiled.parquet"))
+    label = f"{n // 1_000_000}M tiled"
+    print(f"| {label} | task | CSV s | CSV peak MB | GeoParquet s | GeoParquet peak MB | ratio |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for task, args in [("`needmap inspect` (import + report)", ["inspect"]),
+                       ("`needmap run` end to end", ["run"])]:
+        res = {}
+        for name, path in [("csv", csv), ("pq", pq_path)]:
+            cmd = [nm, *args, path]
+            if args[0] == "run":
+                cmd += ["--out", os.path.join(a.data, f"run_{name}"), "--force"]
+            res[name] = median_runs(cmd, a.runs)
+        (cs, cr, _), (ps, pr, _) = res["csv"], res["pq"]
+        print(f"| {label} | {task} | {cs:.2f} | {cr:.0f} | {ps:.2f} | {pr:.0f} | {cs / ps:.1f}x |", flush=True)
+    peer = ("import sys, time, pandas, geopandas; t = time.perf_counter(); "
+            "df = pandas.read_csv(sys.argv[1]) if sys.argv[1].endswith('.csv') else geopandas.read_parquet(sys.argv[1]); "
+            "print(time.perf_counter() - t)")
+    for name, path in [("pandas.read_csv", csv), ("geopandas.read_parquet", pq_path)]:
+        secs = [float(run_rss([sys.executable, "-c", peer, path])[2].strip()) for _ in range(a.runs)]
+        print(f"| {label} | peer: {name} (call only) | | | {statistics.median(secs):.2f} | | |", flush=True)
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--spopt-peer":
         households, candidates, weight, radius, p = sys.argv[2:7]
@@ -303,6 +367,8 @@ def main():
                     default=[20_000, 50_000, 100_000])
     ap.add_argument("--hotspots", action="store_true", help="only the hot-spot case, against esda")
     ap.add_argument("--band-m", type=float, default=120.0, help="hot-spot band (120 m: ~100 neighbours)")
+    ap.add_argument("--parquet", action="store_true",
+                    help="only reading GeoParquet against CSV (1M, or 10M with --with-10m; needs pyarrow, geopandas)")
     a = ap.parse_args()
     os.makedirs(a.data, exist_ok=True)
     nm = os.path.abspath(a.needmap)
@@ -312,6 +378,9 @@ def main():
     nm = os.path.abspath(a.needmap)
     if a.hotspots:
         hotspots_bench(a, nm)
+        return
+    if a.parquet:
+        parquet_bench(a, nm)
         return
     tiled = gen(1_000_000, "tiled", os.path.join(a.data, "h1m_tiled.csv"))
     city = gen(1_000_000, "city", os.path.join(a.data, "h1m_city.csv"))

@@ -40,7 +40,7 @@ pub enum Command {
     /// (rerun with --analysis DIR/analysis.toml for the same outputs), and zones.kml,
     /// zones.gpx and needmap.gpkg for phones, GPS units and GIS.
     Run {
-        /// A CSV/TSV, XLSX or GeoJSON file of households.
+        /// A CSV/TSV, XLSX, GeoJSON or (Geo)Parquet file of households.
         input: PathBuf,
         /// Output directory (created; refused if it exists, unless --force).
         #[arg(long, value_name = "DIR")]
@@ -73,12 +73,15 @@ pub enum Command {
         /// A point per household in zones.kml.
         #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
         kml_households: export::KmlHouseholds,
+        /// Also write households.parquet and zones.parquet (GeoParquet 1.1, WKB, OGC:CRS84).
+        #[arg(long)]
+        parquet: bool,
     },
     /// Cluster households and write one label per household: CSV `row,id,label`
     /// (row = record number in the input, label -1 = noise). Rejected rows are absent and
     /// listed on stderr.
     Cluster {
-        /// A CSV/TSV, XLSX or GeoJSON file of households.
+        /// A CSV/TSV, XLSX, GeoJSON or (Geo)Parquet file of households.
         input: PathBuf,
         /// The labels file to write.
         #[arg(long, value_name = "LABELS.csv")]
@@ -97,7 +100,7 @@ pub enum Command {
     /// site,candidate,lat,lon,covered_households,covered_weight,added_weight,… and prints
     /// the covered share and a proven upper bound.
     Sites {
-        /// A CSV/TSV, XLSX or GeoJSON file of households.
+        /// A CSV/TSV, XLSX, GeoJSON or (Geo)Parquet file of households.
         input: PathBuf,
         /// The sites file to write.
         #[arg(long, value_name = "SITES.csv")]
@@ -146,7 +149,7 @@ pub enum Command {
     /// tested; neighbours = households within the band, itself included; bin = ArcGIS's
     /// uncorrected 90/95/99 % confidence bin, -3 to 3). Rejected rows are absent.
     Hotspots {
-        /// A CSV/TSV, XLSX or GeoJSON file of households.
+        /// A CSV/TSV, XLSX, GeoJSON or (Geo)Parquet file of households.
         input: PathBuf,
         /// The value: `need` (the need score, with the analysis' need settings, by default
         /// every recognised indicator) or a numeric column [default: need].
@@ -200,7 +203,7 @@ pub enum Command {
     /// neighbouring settings; k-means k,clusters,inertia_m2,silhouette (on a seeded sample);
     /// HDBSCAN min_cluster_size,clusters,noise,noise_share.
     Sweep {
-        /// A CSV/TSV, XLSX or GeoJSON file of households.
+        /// A CSV/TSV, XLSX, GeoJSON or (Geo)Parquet file of households.
         input: PathBuf,
         #[arg(long, value_enum, default_value_t = Method::Dbscan)]
         method: Method,
@@ -292,7 +295,7 @@ pub enum Command {
     /// Show what needmap sees in a survey file: format, coordinate columns, column types,
     /// counts, rejected and flagged rows. Writes nothing.
     Inspect {
-        /// A CSV/TSV, XLSX or GeoJSON file of households.
+        /// A CSV/TSV, XLSX, GeoJSON or (Geo)Parquet file of households.
         input: PathBuf,
         /// Print the full import report as JSON instead of a summary.
         #[arg(long)]
@@ -305,7 +308,7 @@ pub enum Command {
     /// critical households and the top zones leave out. Runs the pipeline, then writes
     /// DIR/audit.json, zones_stability.csv and groups.csv; flags are printed on stderr.
     Audit {
-        /// A CSV/TSV, XLSX or GeoJSON file of households.
+        /// A CSV/TSV, XLSX, GeoJSON or (Geo)Parquet file of households.
         input: PathBuf,
         /// Output directory (created; refused if it exists, unless --force).
         #[arg(long, value_name = "DIR")]
@@ -648,6 +651,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             all_households,
             lang,
             kml_households,
+            parquet,
         }) => {
             let mut a = match &analysis {
                 Some(p) => Analysis::load(p)?,
@@ -668,6 +672,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let files = export::ExportOptions {
                 lang,
                 kml_households,
+                parquet,
                 command: Some(export::CommandLine::of_this_process()),
                 ..Default::default()
             };

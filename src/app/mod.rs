@@ -362,6 +362,7 @@ impl NeedmapApp {
             print_map: self.state.prefs.export_map,
             print_atlas: self.state.prefs.export_atlas,
             report: self.state.prefs.export_report,
+            parquet: self.state.prefs.export_parquet,
             // Printed over the offline tiles the map shows, when it shows a file of them.
             print_tiles: match &self.state.prefs.tiles {
                 TileSetting::MbTiles(p) | TileSetting::Folder(p) => Some(p.clone()),
@@ -392,7 +393,10 @@ impl NeedmapApp {
             let d = rfd::FileDialog::new().set_title(title);
             let cmd = match kind {
                 PickKind::Survey => d
-                    .add_filter("Surveys", &["csv", "tsv", "txt", "xlsx", "xlsm", "geojson", "json"])
+                    .add_filter(
+                        "Surveys",
+                        &["csv", "tsv", "txt", "xlsx", "xlsm", "geojson", "json", "parquet", "geoparquet"],
+                    )
                     .pick_file()
                     .map(Command::Open),
                 PickKind::ExportFolder => d.pick_folder().map(|p| Command::Export(p.join("needmap_out"))),
@@ -408,7 +412,10 @@ impl NeedmapApp {
                     .map(|p| Command::SetTiles(TileSetting::MbTiles(p))),
                 PickKind::TileFolder => d.pick_folder().map(|p| Command::SetTiles(TileSetting::Folder(p))),
                 PickKind::Candidates | PickKind::Existing => {
-                    let d = d.add_filter("Locations", &["csv", "tsv", "txt", "xlsx", "xlsm", "geojson", "json"]);
+                    let d = d.add_filter(
+                        "Locations",
+                        &["csv", "tsv", "txt", "xlsx", "xlsm", "geojson", "json", "parquet", "geoparquet"],
+                    );
                     d.pick_file().map(|p| {
                         if kind == PickKind::Candidates {
                             Command::SetCandidatesFile(p)

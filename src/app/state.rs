@@ -116,6 +116,8 @@ pub struct Prefs {
     pub export_atlas: bool,
     /// Export also writes report.html.
     pub export_report: bool,
+    /// Export also writes households.parquet and zones.parquet (GeoParquet).
+    pub export_parquet: bool,
     /// Learn mode: each panel explains its step and the map shows what the step used.
     pub learn: bool,
 }
@@ -138,6 +140,7 @@ impl Default for Prefs {
             export_map: true,
             export_atlas: true,
             export_report: true,
+            export_parquet: false,
             learn: false,
         }
     }

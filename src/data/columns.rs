@@ -68,7 +68,9 @@ impl Detected {
                 format!("geopoint strings (\"lat lon alt accuracy\") in column {:?}", headers[col])
             }
             CoordSpec::Wkt { col } => format!("WKT POINT(lon lat) in column {:?}", headers[col]),
-            CoordSpec::Geometry => "Point and MultiPoint feature geometries".to_string(),
+            CoordSpec::Geometry => {
+                "the point geometries (GeoJSON Point and MultiPoint features, GeoParquet points)".to_string()
+            }
         }
     }
 }

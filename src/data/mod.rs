@@ -14,6 +14,7 @@ pub mod columns;
 pub mod csv;
 mod csv_chunks;
 pub mod geojson;
+pub mod parquet;
 pub mod validate;
 pub mod xlsx;
 
@@ -57,9 +58,17 @@ pub enum Keep {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Format {
-    Csv { delimiter: char },
-    Spreadsheet { sheet: String },
+    Csv {
+        delimiter: char,
+    },
+    Spreadsheet {
+        sheet: String,
+    },
     Geojson,
+    /// Parquet; GeoParquet when `geometry` names its point column.
+    Parquet {
+        geometry: Option<String>,
+    },
 }
 
 impl fmt::Display for Format {
@@ -69,6 +78,8 @@ impl fmt::Display for Format {
             Format::Csv { delimiter } => write!(f, "CSV (delimiter {delimiter:?})"),
             Format::Spreadsheet { sheet } => write!(f, "spreadsheet, sheet {sheet:?}"),
             Format::Geojson => write!(f, "GeoJSON"),
+            Format::Parquet { geometry: Some(g) } => write!(f, "GeoParquet (geometry column {g:?})"),
+            Format::Parquet { geometry: None } => write!(f, "Parquet"),
         }
     }
 }
@@ -569,7 +580,7 @@ pub fn import_tuned(
         _ => ImportError::file(path, format!("cannot read: {e}")),
     })?;
     if meta.is_dir() {
-        return Err(ImportError::file(path, "is a directory; give a CSV, TSV, XLSX or GeoJSON file"));
+        return Err(ImportError::file(path, "is a directory; give a CSV, TSV, XLSX, GeoJSON or GeoParquet file"));
     }
     if meta.len() == 0 {
         return Err(ImportError::file(path, "is empty; expected a header row and household records"));
@@ -579,6 +590,7 @@ pub fn import_tuned(
         Kind::Csv => Box::new(csv::CsvSource::open(path)?),
         Kind::Spreadsheet => Box::new(xlsx::SheetSource::open(path, opts.sheet.as_deref())?),
         Kind::Geojson => Box::new(geojson::GeojsonSource::open(path)?),
+        Kind::Parquet => Box::new(parquet::ParquetSource::open(path)?),
     };
     read_all(path, source.as_mut(), opts, keep, progress, meta.len(), tuning)
 }
@@ -587,6 +599,7 @@ enum Kind {
     Csv,
     Spreadsheet,
     Geojson,
+    Parquet,
 }
 
 fn sniff_kind(path: &Path) -> Result<Kind, ImportError> {
@@ -595,6 +608,7 @@ fn sniff_kind(path: &Path) -> Result<Kind, ImportError> {
         "csv" | "tsv" | "tab" | "txt" => return Ok(Kind::Csv),
         "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => return Ok(Kind::Spreadsheet),
         "geojson" | "json" => return Ok(Kind::Geojson),
+        "parquet" | "geoparquet" | "pq" => return Ok(Kind::Parquet),
         _ => {}
     }
     use std::io::Read as _;
@@ -603,6 +617,9 @@ fn sniff_kind(path: &Path) -> Result<Kind, ImportError> {
         .and_then(|mut f| f.read(&mut head))
         .map_err(|e| ImportError::file(path, format!("cannot read: {e}")))?;
     let head = &head[..n];
+    if head.starts_with(b"PAR1") {
+        return Ok(Kind::Parquet);
+    }
     if head.starts_with(b"PK\x03\x04") || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
         return Ok(Kind::Spreadsheet);
     }
@@ -630,7 +647,8 @@ fn read_all(
     while sample.len() < 200 && source.next(&mut rec)? {
         sample.push(rec.clone());
     }
-    let is_geojson = matches!(source.format(), Format::Geojson);
+    // Points from a geometry (GeoJSON, GeoParquet) rather than from coordinate columns.
+    let is_geojson = matches!(source.format(), Format::Geojson | Format::Parquet { geometry: Some(_) });
     let detected = columns::detect(path, &headers, source.hxl(), &sample, opts, is_geojson)?;
 
     let keep_cols: Vec<usize> = (0..headers.len())
@@ -751,7 +769,8 @@ impl<'a> Checker<'a> {
             headers,
             det,
             keep_cols,
-            geojson: matches!(format, Format::Geojson),
+            // Neither has lines, nor records of another length than the header.
+            geojson: matches!(format, Format::Geojson | Format::Parquet { .. }),
             accuracy_cutoff_m: opts.accuracy_cutoff_m,
             id_kept,
             decimal_comma: matches!(format, Format::Csv { delimiter: ';' }),

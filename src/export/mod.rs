@@ -13,6 +13,7 @@ pub mod geojson;
 pub mod gpkg;
 pub mod gpx;
 pub mod kml;
+pub mod parquet;
 pub mod xml;
 
 use std::path::Path;
@@ -40,6 +41,8 @@ pub struct ExportOptions {
     pub print_atlas: bool,
     /// Also `report.html`, the self-contained report to hand in (`needmap report`).
     pub report: bool,
+    /// Also `households.parquet` and `zones.parquet` (GeoParquet, `needmap run --parquet`).
+    pub parquet: bool,
     /// Tiles under the printed maps (an MBTiles file or a z/x/y folder), else Natural Earth.
     pub print_tiles: Option<std::path::PathBuf>,
     /// The command line that made the run, recorded in report.json's `command` (the CLI
@@ -134,6 +137,10 @@ pub fn write_run(
             .map_err(io("zones.geojson"))?;
         csv::households_csv(&dir.join("households.csv"), outcome).map_err(io("households.csv"))?;
         csv::zones_csv(&dir.join("zones.csv"), &outcome.zones.zones).map_err(io("zones.csv"))?;
+        if opts.parquet {
+            parquet::households_parquet(&dir.join("households.parquet"), outcome).map_err(io("households.parquet"))?;
+            parquet::zones_parquet(&dir.join("zones.parquet"), &outcome.zones.zones).map_err(io("zones.parquet"))?;
+        }
         if let Some(hot) = &outcome.hotspots {
             let write = || -> std::io::Result<()> {
                 let mut w = std::io::BufWriter::new(std::fs::File::create(dir.join("hotspots.csv"))?);

@@ -30,6 +30,7 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>, e
     ui.checkbox(&mut st.prefs.export_map, s.t("export.print_map"));
     ui.checkbox(&mut st.prefs.export_atlas, s.t("export.print_atlas"));
     ui.checkbox(&mut st.prefs.export_report, s.t("export.report"));
+    ui.checkbox(&mut st.prefs.export_parquet, s.t("export.parquet"));
     if st.input_changed {
         ui.colored_label(egui::Color32::from_rgb(0xc0, 0x1c, 0x28), s.t("export.input_changed"));
         ui.horizontal(|ui| {
