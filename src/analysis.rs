@@ -799,3 +799,72 @@ pub fn run(analysis: &Analysis, input: &Path, progress: &Progress) -> Result<Out
         timings_ms: timings,
     })
 }
+
+/// `needmap sites` (and `needmap.sites`) without the file: import, the need score when the
+/// weight or the zone-centre candidates use it, the zones for zone-centre candidates, then
+/// the sites. `params` as resolved by [`sites::SitesFlags::resolve`].
+pub fn sites_only(
+    input: &Path,
+    a: &Analysis,
+    params: &SitesParams,
+    progress: &Progress,
+) -> Result<(Imported, SitesResult), RunError> {
+    params.check().map_err(RunError::Sites)?;
+    let mut t = Instant::now();
+    let mut lap = |name: &str| {
+        crate::progress::lap(name, t);
+        t = Instant::now();
+    };
+    let imported = import_stage(input, &a.input, &Keep::All, progress)?;
+    lap("import");
+    let n = imported.households.len();
+    let zone_centres = params.candidates == CandidateSource::Zones;
+    let scored = if matches!(params.weight.as_str(), "need" | "critical") || zone_centres {
+        need_stage(&imported, a)?
+    } else {
+        Scored {
+            need: NeedScore { score: vec![f64::NAN; n], indicators: Vec::new(), excluded: 0 },
+            critical: vec![false; n],
+            resolved: Default::default(),
+            note: None,
+        }
+    };
+    lap("need");
+    let zones = if zone_centres {
+        let clustered = cluster_stage(&imported, &scored, &a.cluster, progress)?;
+        Some(zones_stage(&imported, &scored, &clustered, &a.zones, progress)?)
+    } else {
+        None
+    };
+    let res = sites_stage(&imported, &scored, zones.as_ref(), params, progress)?;
+    lap("sites");
+    Ok((imported, res))
+}
+
+/// `needmap hotspots` (and `needmap.hotspots`) without the file: the settings of
+/// `a.hotspots` checked before the file is read, import (only the value's column when it is
+/// one), the need score when the value is `need`, then Gi*.
+pub fn hotspots_only(input: &Path, a: &Analysis, progress: &Progress) -> Result<(Imported, HotspotResult), RunError> {
+    let params = a.hotspots.clone().unwrap_or_default();
+    params.check().map_err(|e| RunError::Hotspots(format!("{}: hot spots: {e}", input.display())))?;
+    let mut t = Instant::now();
+    let mut lap = |name: &str| {
+        crate::progress::lap(name, t);
+        t = Instant::now();
+    };
+    let by_need = params.value == hotspots::NEED;
+    // A column needs only that column; the need score may need any.
+    let keep = if by_need { Keep::All } else { Keep::Only(vec![params.value.clone()]) };
+    let imported = import_stage(input, &a.input, &keep, progress)?;
+    lap("import");
+    let need = if by_need {
+        let scored = need_stage(&imported, a)?;
+        lap("need");
+        Some(scored.need.score)
+    } else {
+        None
+    };
+    let hot = hotspots_stage(&imported, need.as_deref(), &params, progress)?;
+    lap("hotspots");
+    Ok((imported, hot))
+}

@@ -96,6 +96,25 @@ impl Default for AuditParams {
 }
 
 impl AuditParams {
+    /// The `needmap audit` flags (`None`/empty = not given) over these settings, checked.
+    pub fn apply_flags(
+        &mut self,
+        groups: Vec<String>,
+        draws: Option<usize>,
+        seed: Option<u64>,
+        top_k: Option<usize>,
+        concentration: Option<f64>,
+    ) -> Result<(), AuditError> {
+        if !groups.is_empty() {
+            self.groups = groups;
+        }
+        self.draws = draws.unwrap_or(self.draws);
+        self.seed = seed.unwrap_or(self.seed);
+        self.top_k = top_k.unwrap_or(self.top_k);
+        self.concentration = concentration.unwrap_or(self.concentration);
+        self.check()
+    }
+
     /// Checks the settings that need no data.
     pub fn check(&self) -> Result<(), AuditError> {
         if self.draws == 0 {

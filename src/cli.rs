@@ -540,7 +540,8 @@ fn input_of(cli: &Cli) -> Option<PathBuf> {
 /// A stage's error that names no file (`need index: no need indicators…`, `audit: …`) is
 /// said of the input, so every message says which file it is about (issue 16). A bad flag
 /// (`sites: --radius-m must be…`) is about the command line, not the file: left as it is.
-fn naming_input(e: anyhow::Error, input: Option<&std::path::Path>) -> anyhow::Error {
+/// Public so that the Python package's messages are the CLI's.
+pub fn naming_input(e: anyhow::Error, input: Option<&std::path::Path>) -> anyhow::Error {
     let text = format!("{e:#}");
     let about_a_flag = text.contains(": --") || text.contains("(--");
     match input {
@@ -701,33 +702,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             import.apply(&mut a.input.options);
             need.apply(&mut a.need)?;
             cluster.apply(&mut a.cluster);
-            let mut p = a.sites.take().unwrap_or_default();
-            if let Some(n) = count {
-                p.sites = n;
-            } else if analysis.is_none() {
-                anyhow::bail!("sites: give the number of sites with --sites P");
-            }
-            if let Some(r) = radius_m {
-                p.radius_m = r;
-            } else if analysis.is_none() {
-                anyhow::bail!("sites: give the walking radius with --radius-m METRES");
-            }
-            if let Some(f) = candidates {
-                p.candidates = crate::sites::CandidateSource::File;
-                p.candidates_file = Some(f);
-            }
-            if let Some(c) = candidates_from {
-                p.candidates = c;
-            }
-            if grid_m.is_some() {
-                p.grid_m = grid_m;
-            }
-            if existing.is_some() {
-                p.existing_file = existing;
-            }
-            if let Some(w) = weight {
-                p.weight = w;
-            }
+            let flags =
+                crate::sites::SitesFlags { count, radius_m, candidates, candidates_from, grid_m, existing, weight };
+            let p = flags.resolve(a.sites.take(), analysis.is_some()).map_err(anyhow::Error::msg)?;
             with_threads(cluster.threads, || sites_only(&input, &out, &a, &p, force))
         }
         Some(Command::Hotspots { input, value, band_m, fdr, analysis, out, force, import, need, threads }) => {
@@ -738,15 +715,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             import.apply(&mut a.input.options);
             need.apply(&mut a.need)?;
             let mut params = a.hotspots.take().unwrap_or_default();
-            if let Some(v) = value {
-                params.value = v;
-            }
-            if band_m.is_some() {
-                params.band_m = band_m;
-            }
-            if let Some(q) = fdr {
-                params.fdr = q;
-            }
+            params.apply_flags(value, band_m, fdr);
             a.hotspots = Some(params);
             with_threads(threads, || hotspots_only(&input, &out, &a, force))
         }
@@ -771,14 +740,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             import.apply(&mut a.input.options);
             need.apply(&mut a.need)?;
             let mut p = a.audit.take().unwrap_or_default();
-            if !groups.is_empty() {
-                p.groups = groups;
-            }
-            p.draws = draws.unwrap_or(p.draws);
-            p.seed = seed.unwrap_or(p.seed);
-            p.top_k = top_k.unwrap_or(p.top_k);
-            p.concentration = concentration.unwrap_or(p.concentration);
-            p.check()?;
+            p.apply_flags(groups, draws, seed, top_k, concentration)?;
             a.audit = Some(p);
             with_threads(threads, || audit_only(&input, &out, &a, force))
         }
@@ -1104,15 +1066,7 @@ fn sites_only(
 ) -> anyhow::Result<()> {
     use crate::sites::CandidateSource;
     atomic::check_target(out, Some(input), force)?;
-    if p.sites == 0 {
-        anyhow::bail!("sites: --sites must be at least 1");
-    }
-    if !(p.radius_m.is_finite() && p.radius_m > 0.0) {
-        anyhow::bail!("sites: --radius-m must be a positive number of metres, not {}", p.radius_m);
-    }
-    if p.candidates == CandidateSource::File && p.candidates_file.is_none() {
-        anyhow::bail!("sites: candidates = \"file\" needs --candidates FILE");
-    }
+    p.check().map_err(anyhow::Error::msg)?;
     for f in
         [p.candidates_file.as_deref().filter(|_| p.candidates == CandidateSource::File), p.existing_file.as_deref()]
             .into_iter()
@@ -1121,33 +1075,12 @@ fn sites_only(
         atomic::check_target(out, Some(f), true)?;
     }
     let progress = cli_progress();
-    let timer = Timer::new();
-    let imported = analysis::import_stage(input, &a.input, &Keep::All, &progress)?;
-    timer.lap("import");
+    let (imported, res) = analysis::sites_only(input, a, p, &progress)?;
     for r in &imported.report.rejects {
         eprintln!("needmap: rejected: {}", r.located(input));
     }
     let n = imported.households.len();
-    let needs_need = matches!(p.weight.as_str(), "need" | "critical") || p.candidates == CandidateSource::Zones;
-    let scored = if needs_need {
-        analysis::need_stage(&imported, a)?
-    } else {
-        analysis::Scored {
-            need: crate::need::NeedScore { score: vec![f64::NAN; n], indicators: Vec::new(), excluded: 0 },
-            critical: vec![false; n],
-            resolved: Default::default(),
-            note: None,
-        }
-    };
-    timer.lap("need");
-    let zones = if p.candidates == CandidateSource::Zones {
-        let clustered = analysis::cluster_stage(&imported, &scored, &a.cluster, &progress)?;
-        Some(analysis::zones_stage(&imported, &scored, &clustered, &a.zones, &progress)?)
-    } else {
-        None
-    };
-    let res = analysis::sites_stage(&imported, &scored, zones.as_ref(), p, &progress)?;
-    timer.lap("sites");
+    let timer = Timer::new();
     for note in &res.notes {
         eprintln!("needmap: note: {note}");
     }
@@ -1191,31 +1124,13 @@ fn sites_only(
 fn hotspots_only(input: &std::path::Path, out: &std::path::Path, a: &Analysis, force: bool) -> anyhow::Result<()> {
     let params = a.hotspots.clone().unwrap_or_default();
     // Bad settings fail before the file is read.
-    let bad = match (params.band_m, params.fdr) {
-        (Some(b), _) if !(b > 0.0 && b.is_finite()) => Some(crate::hotspots::HotspotError::BadBand(b)),
-        (_, q) if !(q > 0.0 && q < 1.0) => Some(crate::hotspots::HotspotError::BadFdr(q)),
-        _ => None,
-    };
-    if let Some(e) = bad {
+    if let Err(e) = params.check() {
         anyhow::bail!("{}: hot spots: {e}", input.display());
     }
     atomic::check_target(out, Some(input), force)?;
     let progress = cli_progress();
+    let (imported, hot) = analysis::hotspots_only(input, a, &progress)?;
     let timer = Timer::new();
-    let by_need = params.value == crate::hotspots::NEED;
-    // A column needs only that column; the need score may need any.
-    let keep = if by_need { Keep::All } else { Keep::Only(vec![params.value.clone()]) };
-    let imported = analysis::import_stage(input, &a.input, &keep, &progress)?;
-    timer.lap("import");
-    let need = if by_need {
-        let scored = analysis::need_stage(&imported, a)?;
-        timer.lap("need");
-        Some(scored.need.score)
-    } else {
-        None
-    };
-    let hot = analysis::hotspots_stage(&imported, need.as_deref(), &params, &progress)?;
-    timer.lap("hotspots");
     atomic::write_file(out, Some(input), force, |w| export::csv::hotspots_csv(w, &imported.households, &hot))?;
     timer.lap("write");
     for r in &imported.report.rejects {

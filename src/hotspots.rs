@@ -115,6 +115,30 @@ impl Default for HotspotParams {
     }
 }
 
+impl HotspotParams {
+    /// The `needmap hotspots` flags (`None` = not given) over these settings.
+    pub fn apply_flags(&mut self, value: Option<String>, band_m: Option<f64>, fdr: Option<f64>) {
+        if let Some(v) = value {
+            self.value = v;
+        }
+        if band_m.is_some() {
+            self.band_m = band_m;
+        }
+        if let Some(q) = fdr {
+            self.fdr = q;
+        }
+    }
+
+    /// Checks the settings that need no data (the band and the FDR).
+    pub fn check(&self) -> Result<(), HotspotError> {
+        match (self.band_m, self.fdr) {
+            (Some(b), _) if !(b > 0.0 && b.is_finite()) => Err(HotspotError::BadBand(b)),
+            (_, q) if !(q > 0.0 && q < 1.0) => Err(HotspotError::BadFdr(q)),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// How many households ended where.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct HotspotCounts {

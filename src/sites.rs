@@ -127,7 +127,71 @@ impl Default for SitesParams {
     }
 }
 
+/// The `needmap sites` flags (and `needmap.sites(...)` arguments); `None` = not given.
+#[derive(Debug, Clone, Default)]
+pub struct SitesFlags {
+    /// `--sites P`.
+    pub count: Option<usize>,
+    pub radius_m: Option<f64>,
+    /// `--candidates FILE`.
+    pub candidates: Option<PathBuf>,
+    pub candidates_from: Option<CandidateSource>,
+    pub grid_m: Option<f64>,
+    /// `--existing FILE`.
+    pub existing: Option<PathBuf>,
+    pub weight: Option<String>,
+}
+
+impl SitesFlags {
+    /// The flags over `base` (the analysis' `[sites]`; `None` = the defaults). Without an
+    /// analysis (`from_analysis` false) the number of sites and the radius must be given.
+    pub fn resolve(self, base: Option<SitesParams>, from_analysis: bool) -> Result<SitesParams, String> {
+        let mut p = base.unwrap_or_default();
+        match self.count {
+            Some(n) => p.sites = n,
+            None if !from_analysis => return Err("sites: give the number of sites with --sites P".into()),
+            None => {}
+        }
+        match self.radius_m {
+            Some(r) => p.radius_m = r,
+            None if !from_analysis => return Err("sites: give the walking radius with --radius-m METRES".into()),
+            None => {}
+        }
+        if let Some(f) = self.candidates {
+            p.candidates = CandidateSource::File;
+            p.candidates_file = Some(f);
+        }
+        if let Some(c) = self.candidates_from {
+            p.candidates = c;
+        }
+        if self.grid_m.is_some() {
+            p.grid_m = self.grid_m;
+        }
+        if self.existing.is_some() {
+            p.existing_file = self.existing;
+        }
+        if let Some(w) = self.weight {
+            p.weight = w;
+        }
+        Ok(p)
+    }
+}
+
 impl SitesParams {
+    /// Checks the settings that need no data (before any file is read).
+    pub fn check(&self) -> Result<(), String> {
+        if self.sites == 0 {
+            return Err("sites: --sites must be at least 1".into());
+        }
+        if !(self.radius_m.is_finite() && self.radius_m > 0.0) {
+            return Err(format!("sites: --radius-m must be a positive number of metres, not {}", self.radius_m));
+        }
+        if self.candidates == CandidateSource::File && self.candidates_file.is_none() {
+            return Err("sites: candidates = \"file\" needs --candidates FILE".into());
+        }
+        Ok(())
+    }
+
     /// The grid spacing used for generated grid candidates.
     pub fn grid_spacing_m(&self) -> f64 {
         self.grid_m.unwrap_or(self.radius_m / 2.0)

@@ -57,3 +57,14 @@ print(critical.groupby("district")["need"].mean().sort_values(ascending=False).h
 print(result.analysis.to_toml().splitlines()[0])
 print(f"eps {result.analysis['cluster']['eps_m']} m, min points {result.analysis['cluster']['min_points']}")
 assert np.isfinite(result.households["need"]).any()
+
+# %% [markdown]
+# ## Where to build: 5 sites, each serving the households within 800 m
+# The same choice as `needmap sites --sites 5 --radius-m 800`, weighted by need; the report
+# gives the share covered and a proven upper bound (no 5 sites can cover more).
+
+# %%
+sites = needmap.sites(df.drop(columns="cluster"), sites=5, radius_m=800)
+print(sites)
+print(sites.sites[["site", "lat", "lon", "covered_households", "cumulative_share"]].to_string(index=False))
+print(f"proven bound: {sites.report['sites']['upper_bound_share']:.1%} of the need")

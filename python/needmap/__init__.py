@@ -15,11 +15,13 @@ while the core works; Ctrl-C (KeyboardInterrupt) cancels it. Bad input raises
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import tempfile
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
@@ -30,7 +32,21 @@ from ._core import NeedmapError
 if TYPE_CHECKING:  # pragma: no cover
     import numpy.typing as npt
 
-__all__ = ["NeedmapError", "Analysis", "Result", "cluster", "run", "read", "__version__"]
+__all__ = [
+    "NeedmapError",
+    "Analysis",
+    "Result",
+    "SitesResult",
+    "HotspotsResult",
+    "AuditResult",
+    "cluster",
+    "run",
+    "read",
+    "sites",
+    "hotspots",
+    "audit",
+    "__version__",
+]
 __version__: str = _core.__version__
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -278,39 +294,8 @@ def run(
         NeedmapError: the CLI's message for bad input or settings (file, line, column).
         KeyboardInterrupt: Ctrl-C; the work stops at its next check.
     """
-    analysis_path = analysis_json = None
-    if isinstance(analysis, Mapping):
-        analysis_json = json.dumps(dict(analysis))
-    elif analysis is not None:
-        analysis_path = os.fspath(analysis)
-    if "indicators" in settings and isinstance(settings["indicators"], str):
-        settings["indicators"] = [settings["indicators"]]
-
-    frame: Optional[pd.DataFrame] = None
-    tmp: Optional[str] = None
-    if isinstance(source, pd.DataFrame):
-        # This round a DataFrame goes through a temporary CSV (exact: floats are written
-        # with round-trip precision), so detection and checks are those of a file.
-        frame = source
-        fd, tmp = tempfile.mkstemp(prefix="needmap-", suffix=".csv")
-        os.close(fd)
-        source.to_csv(tmp, index=False)
-        path = tmp
-    else:
-        path = os.fspath(source)
-    try:
-        out = _call(
-            _core.run, progress, path=path, analysis_path=analysis_path, analysis_json=analysis_json, **settings
-        )
-    except NeedmapError as e:
-        if tmp is None:
-            raise
-        # Name the DataFrame, not the temporary file (its line N is the DataFrame's row N - 2).
-        raise NeedmapError(str(e).replace(tmp, "<DataFrame>")) from None
-    finally:
-        if tmp is not None:
-            os.unlink(tmp)
-
+    with _source(source) as (path, frame):
+        out = _call(_core.run, progress, path=path, **_analysis_args(analysis), **_settings(settings))
     rows = out["row"]
     if frame is not None:
         households = frame.iloc[rows - 1].copy()
@@ -328,3 +313,302 @@ def run(
     if frame is not None:
         resolved.get("input", {}).pop("path", None)
     return Result(households=households, zones=_zones_frame(out["zones_json"]), report=report, analysis=resolved)
+
+
+def _analysis_args(analysis: Union[None, PathLike, Mapping[str, Any]]) -> Dict[str, Optional[str]]:
+    """``analysis`` as the core takes it: a path, or the settings as JSON."""
+    if isinstance(analysis, Mapping):
+        return {"analysis_path": None, "analysis_json": json.dumps(dict(analysis))}
+    if analysis is not None:
+        return {"analysis_path": os.fspath(analysis), "analysis_json": None}
+    return {"analysis_path": None, "analysis_json": None}
+
+
+def _settings(settings: Dict[str, Any]) -> Dict[str, Any]:
+    if "indicators" in settings and isinstance(settings["indicators"], str):
+        settings = {**settings, "indicators": [settings["indicators"]]}
+    return settings
+
+
+@contextlib.contextmanager
+def _source(source: Union[PathLike, pd.DataFrame]) -> Iterator[tuple]:
+    """(path for the core, the DataFrame or None); errors name ``<DataFrame>``, not the
+    temporary file a DataFrame goes through."""
+    if not isinstance(source, pd.DataFrame):
+        yield os.fspath(source), None
+        return
+    # This round a DataFrame goes through a temporary CSV (exact: floats are written
+    # with round-trip precision), so detection and checks are those of a file.
+    fd, tmp = tempfile.mkstemp(prefix="needmap-", suffix=".csv")
+    os.close(fd)
+    try:
+        source.to_csv(tmp, index=False)
+        try:
+            yield tmp, source
+        except NeedmapError as e:
+            # Its line N is the DataFrame's row N - 2.
+            raise NeedmapError(str(e).replace(tmp, "<DataFrame>")) from None
+    finally:
+        os.unlink(tmp)
+
+
+def _table(text: str, text_columns: Sequence[str] = ()) -> pd.DataFrame:
+    """A CSV the CLI writes, as a DataFrame: ``text_columns`` as text (ids keep their leading
+    zeros), the others numbers with empty cells NaN."""
+    header = next(iter(text.splitlines()), "").split(",")
+    return pd.read_csv(
+        io.StringIO(text),
+        dtype={c: str for c in text_columns if c in header},
+        keep_default_na=False,
+        na_values={c: [""] for c in header if c not in text_columns},
+    )
+
+
+#: Text columns of the CLI's CSV files (read as text, never as numbers).
+SITES_TEXT = ("candidate",)
+HOTSPOTS_TEXT = ("id",)
+GROUPS_TEXT = ("column", "group", "flag")
+
+
+@dataclass
+class SitesResult:
+    """What :func:`sites` chose.
+
+    Attributes:
+        sites: one row per site in the order chosen, the columns of the CLI's sites file:
+            ``site, candidate, lat, lon, covered_households, covered_weight, added_weight,
+            cumulative_weight, cumulative_share`` (weights to six decimals, as printed).
+        report: ``{"import": …, "sites": …}``: the import report and the sites part of
+            ``report.json`` (covered share, proven upper bound, coverage curve, notes).
+        settings: the ``[sites]`` settings used, automatic choices (grid spacing) written out.
+    """
+
+    sites: pd.DataFrame
+    report: Dict[str, Any]
+    settings: Dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        s = self.report.get("sites", {})
+        return (
+            f"<needmap.SitesResult: {len(self.sites)} sites cover {100 * s.get('covered_share', 0):.1f} % "
+            f"(bound {100 * s.get('upper_bound_share', 0):.1f} %)>"
+        )
+
+
+@dataclass
+class HotspotsResult:
+    """What :func:`hotspots` found.
+
+    Attributes:
+        hotspots: one row per accepted household in input order, the columns of the CLI's
+            file: ``row`` (record number in the input), ``id`` (text), ``z``, ``p`` (NaN when
+            not tested), ``hot`` (1 hot spot, -1 cold spot, 0 neither), ``neighbours``, ``bin``.
+        report: ``{"import": …, "hotspots": …}``: the import report and the hot-spots part
+            of ``report.json`` (band and its rule, FDR, p cutoff, counts, notes).
+        settings: the ``[hotspots]`` settings used.
+    """
+
+    hotspots: pd.DataFrame
+    report: Dict[str, Any]
+    settings: Dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        c = self.report.get("hotspots", {}).get("counts", {})
+        return f"<needmap.HotspotsResult: {len(self.hotspots)} households, {c.get('hot')} hot, {c.get('cold')} cold>"
+
+
+@dataclass
+class AuditResult:
+    """What :func:`audit` found: the three files of ``needmap audit``.
+
+    Attributes:
+        zones_stability: ``zones_stability.csv``: one row per zone in rank order
+            (``zone, rank, p_top_k, rank_p05, rank_p95, p_top_1, rank_median, rank_fixed_members``).
+        groups: ``groups.csv``: one row per group value (``column, group, households,
+            share_all, share_critical, …, flag, …``; shares NaN where undefined).
+        report: ``audit.json`` (settings, weight sensitivity, indicator influence, flags).
+    """
+
+    zones_stability: pd.DataFrame
+    groups: pd.DataFrame
+    report: Dict[str, Any]
+
+    @property
+    def flags(self) -> List[str]:
+        """What the audit flags (``needmap audit`` prints them on stderr)."""
+        return list(self.report.get("flags", []))
+
+    def __repr__(self) -> str:
+        return (
+            f"<needmap.AuditResult: {len(self.zones_stability)} zones, {len(self.groups)} groups, "
+            f"{len(self.flags)} flags>"
+        )
+
+
+def _import_report(report: Dict[str, Any], frame: Optional[pd.DataFrame]) -> Dict[str, Any]:
+    if frame is not None and "import" in report:
+        report["import"]["path"] = "<DataFrame>"
+    return report
+
+
+def sites(
+    source: Union[PathLike, pd.DataFrame],
+    analysis: Union[None, PathLike, Mapping[str, Any]] = None,
+    *,
+    sites: Optional[int] = None,
+    radius_m: Optional[float] = None,
+    candidates: Optional[PathLike] = None,
+    candidates_from: Optional[str] = None,
+    grid_m: Optional[float] = None,
+    existing: Optional[PathLike] = None,
+    weight: Optional[str] = None,
+    progress: ProgressArg = None,
+    **settings: Any,
+) -> SitesResult:
+    """Chooses where to build (``needmap sites`` without writing the file): up to ``sites``
+    sites among candidate locations so that the most weight lies within ``radius_m`` metres
+    of one (maximal covering location; greedy, with a proven upper bound).
+
+    Args:
+        source: a survey file or a pandas DataFrame, as for :func:`run`.
+        analysis: an ``analysis.toml`` path or a dict (its ``[sites]`` section too); without
+            one, ``sites`` and ``radius_m`` are required.
+        sites: number of new sites (the CLI's ``--sites P``).
+        radius_m: a site covers the households within this many metres (great-circle).
+        candidates: a file of candidate locations (CSV/TSV, XLSX, GeoJSON).
+        candidates_from: ``"grid"`` (default), ``"zones"`` (the zones' centres) or
+            ``"households"``.
+        grid_m: grid spacing in metres for ``"grid"`` (default half the radius).
+        existing: a file of sites already open; what they cover counts as covered.
+        weight: ``"need"`` (default), ``"critical"``, ``"households"``, ``"people"`` or a
+            numeric column.
+        settings: the import, need and clustering flags of :func:`run` (``lat_column``,
+            ``indicators``, ``method``, ``eps_m``, …, ``threads``).
+
+    Returns:
+        :class:`SitesResult`.
+
+    Raises:
+        NeedmapError: the CLI's message for bad input or settings.
+        KeyboardInterrupt: Ctrl-C; the work stops at its next check.
+    """
+    with _source(source) as (path, frame):
+        out = _call(
+            _core.sites,
+            progress,
+            path=path,
+            sites=sites,
+            radius_m=None if radius_m is None else float(radius_m),
+            candidates=None if candidates is None else os.fspath(candidates),
+            candidates_from=candidates_from,
+            grid_m=None if grid_m is None else float(grid_m),
+            existing=None if existing is None else os.fspath(existing),
+            weight=weight,
+            **_analysis_args(analysis),
+            **_settings(settings),
+        )
+    report = _import_report(json.loads(out["report_json"]), frame)
+    return SitesResult(sites=_table(out["csv"], SITES_TEXT), report=report, settings=json.loads(out["params_json"]))
+
+
+def hotspots(
+    source: Union[PathLike, pd.DataFrame],
+    analysis: Union[None, PathLike, Mapping[str, Any]] = None,
+    *,
+    value: Optional[str] = None,
+    band_m: Optional[float] = None,
+    fdr: Optional[float] = None,
+    progress: ProgressArg = None,
+    **settings: Any,
+) -> HotspotsResult:
+    """Hot spots (``needmap hotspots`` without writing the file): Getis-Ord Gi* of a value
+    over a great-circle distance band, with Benjamini-Hochberg false-discovery classes.
+
+    Args:
+        source: a survey file or a pandas DataFrame, as for :func:`run`.
+        analysis: an ``analysis.toml`` path or a dict (its ``[hotspots]`` section too).
+        value: ``"need"`` (the need score, default) or a numeric column.
+        band_m: distance band in metres (default: suggested, the smallest at which every
+            household has 8 neighbours; the rule is in ``report["hotspots"]["band_rule"]``).
+        fdr: false discovery rate q (default 0.05).
+        settings: ``lat_column``, ``lon_column``, ``id_column``, ``sheet``,
+            ``accuracy_cutoff_m``, ``indicators``, ``threads``.
+
+    Returns:
+        :class:`HotspotsResult`.
+
+    Raises:
+        NeedmapError: the CLI's message for bad input or settings.
+        KeyboardInterrupt: Ctrl-C; the work stops at its next check.
+    """
+    with _source(source) as (path, frame):
+        out = _call(
+            _core.hotspots,
+            progress,
+            path=path,
+            value=value,
+            band_m=None if band_m is None else float(band_m),
+            fdr=None if fdr is None else float(fdr),
+            **_analysis_args(analysis),
+            **_settings(settings),
+        )
+    report = _import_report(json.loads(out["report_json"]), frame)
+    return HotspotsResult(
+        hotspots=_table(out["csv"], HOTSPOTS_TEXT), report=report, settings=json.loads(out["params_json"])
+    )
+
+
+def audit(
+    source: Union[PathLike, pd.DataFrame],
+    analysis: Union[None, PathLike, Mapping[str, Any]] = None,
+    *,
+    group: Union[None, str, Sequence[str]] = None,
+    draws: Optional[int] = None,
+    seed: Optional[int] = None,
+    top_k: Optional[int] = None,
+    concentration: Optional[float] = None,
+    progress: ProgressArg = None,
+    **settings: Any,
+) -> AuditResult:
+    """Audits the ranking (``needmap audit`` without writing the files): how much the top
+    zones hinge on the weights, how much each indicator drives the score, and which groups
+    the critical households and the top zones leave out.
+
+    Args:
+        source: a survey file or a pandas DataFrame, as for :func:`run`.
+        analysis: an ``analysis.toml`` path or a dict (its ``[audit]`` section too).
+        group: a column whose values form groups to check, or a list of them (the CLI's
+            repeated ``--group``).
+        draws: weight draws (default 200).
+        seed: seed of the weight draws (default 1).
+        top_k: K of "the top K zones" (default 10).
+        concentration: Dirichlet concentration around the chosen weights (default 50).
+        settings: ``lat_column``, ``lon_column``, ``id_column``, ``sheet``,
+            ``accuracy_cutoff_m``, ``indicators``, ``threads``.
+
+    Returns:
+        :class:`AuditResult`.
+
+    Raises:
+        NeedmapError: the CLI's message for bad input or settings.
+        KeyboardInterrupt: Ctrl-C; the work stops at its next check.
+    """
+    groups = [group] if isinstance(group, str) else (None if group is None else list(group))
+    with _source(source) as (path, _frame):
+        out = _call(
+            _core.audit,
+            progress,
+            path=path,
+            group=groups,
+            draws=draws,
+            seed=seed,
+            top_k=top_k,
+            concentration=None if concentration is None else float(concentration),
+            **_analysis_args(analysis),
+            **_settings(settings),
+        )
+    return AuditResult(
+        zones_stability=_table(out["zones_stability_csv"]),
+        groups=_table(out["groups_csv"], GROUPS_TEXT),
+        report=json.loads(out["audit_json"]),
+    )

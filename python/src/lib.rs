@@ -17,6 +17,7 @@ use needmap::cluster::Method;
 use needmap::data::{self, ColumnKind, Format, Households, ImportReport, Keep};
 use needmap::need::Selection;
 use needmap::progress::Progress;
+use needmap::sites::{CandidateSource, SitesFlags};
 use numpy::{IntoPyArray, PyReadonlyArray1};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
 use pyo3::prelude::*;
@@ -32,6 +33,12 @@ pyo3::create_exception!(
 /// The core's error as the CLI prints it (`needmap: ` aside).
 fn core_error(e: impl Into<anyhow::Error>) -> PyErr {
     NeedmapError::new_err(format!("{:#}", e.into()))
+}
+
+/// The core's error as the CLI prints it for a subcommand on `input`: named after the input
+/// when it names no file (see [`needmap::cli::naming_input`]).
+fn input_error(e: impl Into<anyhow::Error>, input: &Path) -> PyErr {
+    core_error(needmap::cli::naming_input(e.into(), Some(input)))
 }
 
 /// Set by the worker when it ends (even by a panic), waited on by the calling thread.
@@ -58,6 +65,7 @@ fn drive<T: Send>(
     py: Python<'_>,
     callback: Option<&Bound<'_, PyAny>>,
     threads: Option<usize>,
+    input: Option<&Path>,
     work: impl FnOnce(&Progress) -> Result<T, RunError> + Send,
 ) -> PyResult<T> {
     let progress = Progress::new();
@@ -118,7 +126,10 @@ fn drive<T: Send>(
             (Some(e), _) => Err(e),
             (None, Ok(Ok(v))) => Ok(v),
             (None, Ok(Err(RunError::Cancelled))) => Err(PyKeyboardInterrupt::new_err("cancelled")),
-            (None, Ok(Err(e))) => Err(core_error(e)),
+            (None, Ok(Err(e))) => Err(match input {
+                Some(p) => input_error(e, p),
+                None => core_error(e),
+            }),
             (None, Err(panic)) => {
                 let what = panic
                     .downcast_ref::<&str>()
@@ -220,7 +231,7 @@ fn cluster<'py>(
     let lat = lat.as_slice().map_err(|e| PyValueError::new_err(format!("lat: {e}")))?;
     let lon = lon.as_slice().map_err(|e| PyValueError::new_err(format!("lon: {e}")))?;
     let households = households_from_arrays(lat, lon)?;
-    let clustered = drive(py, progress.as_ref(), threads, |progress| {
+    let clustered = drive(py, progress.as_ref(), threads, None, |progress| {
         let n = households.len();
         let xyz = households.xyz();
         let imported =
@@ -284,7 +295,7 @@ fn read(
     progress: Option<Bound<'_, PyAny>>,
 ) -> PyResult<String> {
     let opts = import_args(lat_column, lon_column, id_column, sheet, accuracy_cutoff_m).options();
-    let report = drive(py, progress.as_ref(), None, |progress| {
+    let report = drive(py, progress.as_ref(), None, None, |progress| {
         data::import(&path, &opts, &Keep::All, progress).map(|(_, r)| r).map_err(RunError::from)
     })?;
     serde_json::to_string(&report).map_err(|e| NeedmapError::new_err(e.to_string()))
@@ -293,6 +304,7 @@ fn read(
 /// The analysis the CLI's `run` would build: the file or JSON given, then the flags.
 #[allow(clippy::too_many_arguments)]
 fn build_analysis(
+    input: &Path,
     analysis_path: Option<&Path>,
     analysis_json: Option<&str>,
     import: &ImportArgs,
@@ -302,13 +314,7 @@ fn build_analysis(
     min_score: Option<f64>,
     all_households: bool,
 ) -> PyResult<Analysis> {
-    let mut a = match (analysis_path, analysis_json) {
-        (Some(p), _) => Analysis::load(p).map_err(core_error)?,
-        (None, Some(j)) => serde_json::from_str(j).map_err(|e| NeedmapError::new_err(format!("analysis: {e}")))?,
-        (None, None) => Analysis::default(),
-    };
-    import.apply(&mut a.input.options);
-    NeedArgs { indicators }.apply(&mut a.need).map_err(core_error)?;
+    let mut a = base_analysis(input, analysis_path, analysis_json, import, indicators)?;
     cluster.apply(&mut a.cluster);
     if top_percent.is_some() && min_score.is_some() {
         return Err(NeedmapError::new_err("give top_percent or min_score, not both"));
@@ -375,6 +381,7 @@ fn run<'py>(
     };
     let import = import_args(lat_column, lon_column, id_column, sheet, accuracy_cutoff_m);
     let a = build_analysis(
+        &path,
         analysis_path.as_deref(),
         analysis_json.as_deref(),
         &import,
@@ -384,7 +391,7 @@ fn run<'py>(
         min_score,
         all_households,
     )?;
-    let outcome = drive(py, progress.as_ref(), threads, |progress| analysis::run(&a, &path, progress))?;
+    let outcome = drive(py, progress.as_ref(), threads, Some(&path), |progress| analysis::run(&a, &path, progress))?;
     outcome_to_py(py, &outcome)
 }
 
@@ -438,6 +445,234 @@ fn wkt_polygon(ring: &[(f64, f64)]) -> String {
     format!("POLYGON (({}))", pts.join(", "))
 }
 
+/// The analysis file or JSON given (else the defaults), then the import and need flags:
+/// what every stage's subcommand starts from.
+fn base_analysis(
+    input: &Path,
+    analysis_path: Option<&Path>,
+    analysis_json: Option<&str>,
+    import: &ImportArgs,
+    indicators: Vec<String>,
+) -> PyResult<Analysis> {
+    let mut a = match (analysis_path, analysis_json) {
+        (Some(p), _) => Analysis::load(p).map_err(|e| input_error(e, input))?,
+        (None, Some(j)) => serde_json::from_str(j).map_err(|e| NeedmapError::new_err(format!("analysis: {e}")))?,
+        (None, None) => Analysis::default(),
+    };
+    import.apply(&mut a.input.options);
+    NeedArgs { indicators }.apply(&mut a.need).map_err(|e| input_error(e, input))?;
+    Ok(a)
+}
+
+fn to_json(v: &impl serde::Serialize) -> PyResult<String> {
+    serde_json::to_string(v).map_err(|e| NeedmapError::new_err(e.to_string()))
+}
+
+fn csv_text(write: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> PyResult<String> {
+    let mut buf = Vec::new();
+    write(&mut buf).map_err(|e| NeedmapError::new_err(e.to_string()))?;
+    String::from_utf8(buf).map_err(|e| NeedmapError::new_err(e.to_string()))
+}
+
+fn parse_candidates_from(s: &str) -> PyResult<CandidateSource> {
+    match s.to_ascii_lowercase().as_str() {
+        "grid" => Ok(CandidateSource::Grid),
+        "zones" => Ok(CandidateSource::Zones),
+        "households" => Ok(CandidateSource::Households),
+        other => Err(NeedmapError::new_err(format!(
+            "candidates_from {other:?} is not one of \"grid\", \"zones\", \"households\""
+        ))),
+    }
+}
+
+/// `needmap sites` without the file: `sites.csv` as text, the report (import + sites part
+/// of report.json) and the resolved `[sites]` settings, as JSON.
+#[pyfunction]
+#[pyo3(signature = (path, analysis_path=None, analysis_json=None, *, sites=None, radius_m=None, candidates=None,
+                    candidates_from=None, grid_m=None, existing=None, weight=None, lat_column=None,
+                    lon_column=None, id_column=None, sheet=None, accuracy_cutoff_m=None, indicators=None,
+                    method=None, eps_m=None, min_points=None, weight_by_people=false, k=None, seed=None,
+                    restarts=None, need_weighted=false, min_cluster_size=None, min_samples=None, threads=None,
+                    progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn sites<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    analysis_path: Option<PathBuf>,
+    analysis_json: Option<String>,
+    sites: Option<usize>,
+    radius_m: Option<f64>,
+    candidates: Option<PathBuf>,
+    candidates_from: Option<String>,
+    grid_m: Option<f64>,
+    existing: Option<PathBuf>,
+    weight: Option<String>,
+    lat_column: Option<String>,
+    lon_column: Option<String>,
+    id_column: Option<String>,
+    sheet: Option<String>,
+    accuracy_cutoff_m: Option<f64>,
+    indicators: Option<Vec<String>>,
+    method: Option<String>,
+    eps_m: Option<f64>,
+    min_points: Option<usize>,
+    weight_by_people: bool,
+    k: Option<usize>,
+    seed: Option<u64>,
+    restarts: Option<u64>,
+    need_weighted: bool,
+    min_cluster_size: Option<usize>,
+    min_samples: Option<usize>,
+    threads: Option<usize>,
+    progress: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    if candidates.is_some() && candidates_from.is_some() {
+        return Err(NeedmapError::new_err("give candidates or candidates_from, not both"));
+    }
+    let cluster = ClusterArgs {
+        method: method.as_deref().map(parse_method).transpose()?,
+        eps_m,
+        min_points,
+        weight_by_people,
+        k,
+        seed,
+        restarts,
+        need_weighted,
+        min_cluster_size,
+        min_samples,
+        threads,
+    };
+    let import = import_args(lat_column, lon_column, id_column, sheet, accuracy_cutoff_m);
+    let from_analysis = analysis_path.is_some() || analysis_json.is_some();
+    let mut a = base_analysis(
+        &path,
+        analysis_path.as_deref(),
+        analysis_json.as_deref(),
+        &import,
+        indicators.unwrap_or_default(),
+    )?;
+    cluster.apply(&mut a.cluster);
+    let flags = SitesFlags {
+        count: sites,
+        radius_m,
+        candidates,
+        candidates_from: candidates_from.as_deref().map(parse_candidates_from).transpose()?,
+        grid_m,
+        existing,
+        weight,
+    };
+    let p = flags.resolve(a.sites.take(), from_analysis).map_err(|e| input_error(anyhow::Error::msg(e), &path))?;
+    p.check().map_err(|e| input_error(anyhow::Error::msg(e), &path))?;
+    let (imported, res) =
+        drive(py, progress.as_ref(), threads, Some(&path), |progress| analysis::sites_only(&path, &a, &p, progress))?;
+    let out = PyDict::new(py);
+    out.set_item("csv", csv_text(|w| needmap::export::csv::sites_csv(w, &res))?)?;
+    let report = serde_json::json!({
+        "import": imported.report,
+        "sites": needmap::export::sites_json(&res),
+    });
+    out.set_item("report_json", report.to_string())?;
+    out.set_item("params_json", to_json(&res.params)?)?;
+    Ok(out)
+}
+
+/// `needmap hotspots` without the file: the CSV as text, the report (import + hotspots part
+/// of report.json) and the resolved `[hotspots]` settings, as JSON.
+#[pyfunction]
+#[pyo3(signature = (path, analysis_path=None, analysis_json=None, *, value=None, band_m=None, fdr=None,
+                    lat_column=None, lon_column=None, id_column=None, sheet=None, accuracy_cutoff_m=None,
+                    indicators=None, threads=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn hotspots<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    analysis_path: Option<PathBuf>,
+    analysis_json: Option<String>,
+    value: Option<String>,
+    band_m: Option<f64>,
+    fdr: Option<f64>,
+    lat_column: Option<String>,
+    lon_column: Option<String>,
+    id_column: Option<String>,
+    sheet: Option<String>,
+    accuracy_cutoff_m: Option<f64>,
+    indicators: Option<Vec<String>>,
+    threads: Option<usize>,
+    progress: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let import = import_args(lat_column, lon_column, id_column, sheet, accuracy_cutoff_m);
+    let mut a = base_analysis(
+        &path,
+        analysis_path.as_deref(),
+        analysis_json.as_deref(),
+        &import,
+        indicators.unwrap_or_default(),
+    )?;
+    let mut params = a.hotspots.take().unwrap_or_default();
+    params.apply_flags(value, band_m, fdr);
+    let resolved = params.clone();
+    a.hotspots = Some(params);
+    let (imported, hot) =
+        drive(py, progress.as_ref(), threads, Some(&path), |progress| analysis::hotspots_only(&path, &a, progress))?;
+    let out = PyDict::new(py);
+    out.set_item("csv", csv_text(|w| needmap::export::csv::hotspots_csv(w, &imported.households, &hot))?)?;
+    let report = serde_json::json!({
+        "import": imported.report,
+        "hotspots": needmap::export::hotspots_json(&hot, Some(resolved.value.as_str())),
+    });
+    out.set_item("report_json", report.to_string())?;
+    out.set_item("params_json", to_json(&resolved)?)?;
+    Ok(out)
+}
+
+/// `needmap audit` without the files: audit.json, zones_stability.csv and groups.csv as text.
+#[pyfunction]
+#[pyo3(signature = (path, analysis_path=None, analysis_json=None, *, group=None, draws=None, seed=None,
+                    top_k=None, concentration=None, lat_column=None, lon_column=None, id_column=None, sheet=None,
+                    accuracy_cutoff_m=None, indicators=None, threads=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn audit<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    analysis_path: Option<PathBuf>,
+    analysis_json: Option<String>,
+    group: Option<Vec<String>>,
+    draws: Option<usize>,
+    seed: Option<u64>,
+    top_k: Option<usize>,
+    concentration: Option<f64>,
+    lat_column: Option<String>,
+    lon_column: Option<String>,
+    id_column: Option<String>,
+    sheet: Option<String>,
+    accuracy_cutoff_m: Option<f64>,
+    indicators: Option<Vec<String>>,
+    threads: Option<usize>,
+    progress: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let import = import_args(lat_column, lon_column, id_column, sheet, accuracy_cutoff_m);
+    let mut a = base_analysis(
+        &path,
+        analysis_path.as_deref(),
+        analysis_json.as_deref(),
+        &import,
+        indicators.unwrap_or_default(),
+    )?;
+    let mut p = a.audit.take().unwrap_or_default();
+    p.apply_flags(group.unwrap_or_default(), draws, seed, top_k, concentration).map_err(|e| input_error(e, &path))?;
+    a.audit = Some(p);
+    let outcome = drive(py, progress.as_ref(), threads, Some(&path), |progress| analysis::run(&a, &path, progress))?;
+    let Some(audit) = &outcome.audit else {
+        return Err(NeedmapError::new_err("the audit did not run (a bug)"));
+    };
+    let out = PyDict::new(py);
+    out.set_item("audit_json", needmap::export::audit::audit_json(audit))?;
+    out.set_item("zones_stability_csv", csv_text(|w| needmap::export::audit::zones_stability_csv_to(w, audit))?)?;
+    out.set_item("groups_csv", csv_text(|w| needmap::export::audit::groups_csv_to(w, audit))?)?;
+    out.set_item("import_json", to_json(&outcome.imported.report)?)?;
+    Ok(out)
+}
+
 /// `analysis.toml` text of an analysis given as JSON (what `needmap run` writes).
 #[pyfunction]
 fn analysis_to_toml(analysis_json: &str) -> PyResult<String> {
@@ -460,6 +695,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cluster, m)?)?;
     m.add_function(wrap_pyfunction!(read, m)?)?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(sites, m)?)?;
+    m.add_function(wrap_pyfunction!(hotspots, m)?)?;
+    m.add_function(wrap_pyfunction!(audit, m)?)?;
     m.add_function(wrap_pyfunction!(analysis_to_toml, m)?)?;
     m.add_function(wrap_pyfunction!(load_analysis, m)?)?;
     Ok(())

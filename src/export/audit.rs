@@ -19,7 +19,12 @@ pub fn audit_json(a: &AuditResult) -> String {
 
 /// `zones_stability.csv`: `zone,rank,p_top_k,rank_p05,rank_p95,p_top_1,rank_median,rank_fixed_members`.
 pub fn zones_stability_csv(path: &Path, a: &AuditResult) -> io::Result<()> {
-    let mut w = csv::WriterBuilder::new().from_path(path)?;
+    zones_stability_csv_to(std::fs::File::create(path)?, a)
+}
+
+/// [`zones_stability_csv`] to any writer.
+pub fn zones_stability_csv_to(w: impl io::Write, a: &AuditResult) -> io::Result<()> {
+    let mut w = csv::WriterBuilder::new().from_writer(w);
     w.write_record([
         "zone",
         "rank",
@@ -48,7 +53,12 @@ pub fn zones_stability_csv(path: &Path, a: &AuditResult) -> io::Result<()> {
 /// `groups.csv`: the contract's columns first, then counts and the sites' share (empty
 /// without sites). Shares are fractions; empty where the set they are a share of is empty.
 pub fn groups_csv(path: &Path, a: &AuditResult) -> io::Result<()> {
-    let mut w = csv::WriterBuilder::new().from_path(path)?;
+    groups_csv_to(std::fs::File::create(path)?, a)
+}
+
+/// [`groups_csv`] to any writer.
+pub fn groups_csv_to(w: impl io::Write, a: &AuditResult) -> io::Result<()> {
+    let mut w = csv::WriterBuilder::new().from_writer(w);
     w.write_record([
         "column",
         "group",
