@@ -444,3 +444,57 @@ fn fuzz_nan_in_analysis_toml_is_refused() {
     let e = needmap::analysis::Analysis::load(&p).unwrap_err().to_string();
     assert!(e.contains("w.toml:2:9: `eps_m` must be a finite number, not -inf"), "{e}");
 }
+
+/// SIGINT at national scale: 10M households (generated with ../shared/bench), interrupted
+/// during the import and later during the clustering; each time it exits 130 within 30 s and
+/// leaves nothing but the input. Slow and needs ~3 GB of memory, so ignored by default:
+///
+/// ```sh
+/// CARGO_TARGET_DIR=/work/target-hard cargo test --release --no-default-features --test cli \
+///     ten_million_households_interrupted -- --ignored --nocapture
+/// ```
+#[cfg(unix)]
+#[test]
+#[ignore = "10M households: run with --ignored (release recommended)"]
+fn ten_million_households_interrupted() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let generator = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/gen_households.py");
+    let made = Command::new("python3")
+        .arg(&generator)
+        .args(["10000000", "--layout", "tiled", "--seed", "42", "--out"])
+        .arg(dir.path().join("h10m.csv"))
+        .status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: python3 with numpy is needed to generate the households ({})", generator.display());
+        return;
+    }
+    for wait in [Duration::from_secs(2), Duration::from_secs(40)] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_needmap"))
+            .args(["run", "h10m.csv", "--out", "out"])
+            .current_dir(dir.path())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(wait);
+        if child.try_wait().unwrap().is_some() {
+            eprintln!("the run ended within {wait:?}; nothing to interrupt");
+            continue;
+        }
+        let sent = Instant::now();
+        assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(sent.elapsed() < Duration::from_secs(30), "still running 30 s after SIGINT ({wait:?} in)");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        eprintln!("interrupted {wait:?} in: stopped after {:?}", sent.elapsed());
+        let mut err = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+        assert_eq!(status.code(), Some(130), "{err}");
+        assert!(err.contains("interrupted"), "{err}");
+        assert_eq!(common::entries(dir.path()), vec!["h10m.csv"], "SIGINT {wait:?} in left files behind");
+    }
+}
