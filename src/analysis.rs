@@ -123,6 +123,14 @@ impl Analysis {
     pub fn load(path: &Path) -> Result<Self, RunError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| RunError::Analysis(format!("{}: cannot read: {e}", path.display())))?;
+        // Unknown keys first: a misspelt setting would otherwise be ignored silently. A file
+        // that does not parse falls through to `from_str`, which reports the syntax error.
+        if let Ok(doc) = toml::de::DeTable::parse(&text)
+            && let Some((span, msg)) = unknown_key(&text, doc.get_ref(), "")
+        {
+            let (line, col) = line_col(&text, span.start);
+            return Err(RunError::Analysis(format!("{}:{line}:{col}: {msg}", path.display())));
+        }
         toml::from_str(&text).map_err(|e| {
             let at = e
                 .span()
@@ -142,6 +150,139 @@ impl Analysis {
             "# needmap analysis: every setting of a run. Rerun with:\n#   needmap run INPUT --analysis analysis.toml --out DIR\n\n{body}"
         )
     }
+}
+
+/// Every key `analysis.toml` may hold, per table (`need.indicators` is each entry of that
+/// array of tables). `None`: any key (a map of the user's own names). A table that is not
+/// listed is not checked (serde reports its type). A new setting must be added here:
+/// `tests/cli.rs` `every_setting_needmap_writes_loads_again` writes analyses with every
+/// option set and loads them back, so one that is missing fails that test.
+const KNOWN_KEYS: &[(&str, Option<&[&str]>)] = &[
+    ("", Some(&["input", "need", "selection", "cluster", "zones", "sites", "hotspots", "audit"])),
+    ("input", Some(&["path", "people_column", "lat_column", "lon_column", "id_column", "sheet", "accuracy_cutoff_m"])),
+    ("need", Some(&["indicators", "missing"])),
+    ("need.indicators", Some(&["column", "direction", "transform", "weight", "cutoff", "categories"])),
+    ("need.indicators.categories", None),
+    ("selection", Some(&["rule", "percent", "min_score"])),
+    (
+        "cluster",
+        Some(&[
+            "method",
+            "households",
+            "eps_m",
+            "min_points",
+            "weight_by_people",
+            "k",
+            "seed",
+            "need_weighted",
+            "restarts",
+            "min_cluster_size",
+            "min_samples",
+        ]),
+    ),
+    ("zones", Some(&["hull", "priority"])),
+    ("zones.hull", Some(&["kind", "concavity"])),
+    ("sites", Some(&["sites", "radius_m", "weight", "candidates", "grid_m", "candidates_file", "existing_file"])),
+    ("hotspots", Some(&["value", "band_m", "fdr"])),
+    ("audit", Some(&["groups", "draws", "seed", "top_k", "concentration", "min_group_households"])),
+];
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[start..].chars().count() + 1)
+}
+
+/// The first key of `table` (at `path`, dotted) or below that `analysis.toml` does not know:
+/// its span and the message, with the closest known key when one is close.
+///
+/// Also refuses `nan` and `inf` anywhere (found by fuzzing: a `nan` category score loaded,
+/// and no setting means anything with it).
+fn unknown_key(text: &str, table: &toml::de::DeTable<'_>, path: &str) -> Option<(std::ops::Range<usize>, String)> {
+    let known = KNOWN_KEYS.iter().find(|(p, _)| *p == path).map(|(_, k)| *k);
+    for (key, value) in table.iter() {
+        let name: &str = key.get_ref();
+        if let Some(span) = not_finite(text, value) {
+            return Some((span, format!("`{name}` must be a finite number, not {}", &text[value.span()])));
+        }
+        let Some(known) = known else { continue };
+        let Some(known) = known else { continue };
+        if !known.contains(&name) {
+            let hint = closest(name, known).map(|k| format!("; did you mean `{k}`?")).unwrap_or_default();
+            let msg = if path.is_empty() {
+                let hint = closest(name, known).map(|k| format!("; did you mean [{k}]?")).unwrap_or_default();
+                match value.get_ref() {
+                    toml::de::DeValue::Table(_) => format!("unknown section [{name}]{hint}"),
+                    _ => format!("unknown setting `{name}` outside any section{hint}"),
+                }
+            } else {
+                format!("unknown setting `{name}` in [{path}]{hint}")
+            };
+            return Some((key.span(), msg));
+        }
+        let sub = if path.is_empty() { name.to_string() } else { format!("{path}.{name}") };
+        match value.get_ref() {
+            toml::de::DeValue::Table(t) => {
+                if let Some(found) = unknown_key(text, t, &sub) {
+                    return Some(found);
+                }
+            }
+            toml::de::DeValue::Array(items) => {
+                for item in items.iter() {
+                    if let toml::de::DeValue::Table(t) = item.get_ref()
+                        && let Some(found) = unknown_key(text, t, &sub)
+                    {
+                        return Some(found);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The span of a `nan` or `inf` float in `value` (or in the array it is), if any.
+fn not_finite(text: &str, value: &toml::Spanned<toml::de::DeValue<'_>>) -> Option<std::ops::Range<usize>> {
+    match value.get_ref() {
+        toml::de::DeValue::Float(_) => {
+            let raw = text.get(value.span())?.trim().trim_start_matches(['+', '-']);
+            (raw == "nan" || raw == "inf").then(|| value.span())
+        }
+        toml::de::DeValue::Array(items) => items.iter().find_map(|v| not_finite(text, v)),
+        _ => None,
+    }
+}
+
+/// The known key closest to `name` by edit distance, if close enough to be a likely typo
+/// (or one starts with the other, as `eps` and `eps_m`).
+fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+    let lower = name.to_lowercase();
+    known
+        .iter()
+        .map(|k| (edit_distance(&lower, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3) || k.starts_with(&lower) || lower.starts_with(k))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 #[derive(Debug, thiserror::Error)]

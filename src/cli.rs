@@ -502,7 +502,8 @@ pub fn main() -> ExitCode {
         survive_file_size_limit();
     }
     let input = input_of(&cli);
-    match run(cli).map_err(|e| naming_input(e, input.as_deref())) {
+    let analysis = analysis_of(&cli);
+    match run(cli).map_err(|e| naming_input(e, input.as_deref(), analysis.as_deref())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if let Some(sig) = crate::progress::interrupted() => {
             // Whatever stage noticed it, the run stopped and put no output in place (a tile
@@ -537,11 +538,29 @@ fn input_of(cli: &Cli) -> Option<PathBuf> {
     }
 }
 
+/// The analysis file (`--analysis`) a subcommand applies, if any.
+fn analysis_of(cli: &Cli) -> Option<PathBuf> {
+    match cli.command.as_ref()? {
+        Command::Run { analysis, .. }
+        | Command::Sites { analysis, .. }
+        | Command::Hotspots { analysis, .. }
+        | Command::Quiz { analysis, .. }
+        | Command::Audit { analysis, .. } => analysis.clone(),
+        _ => None,
+    }
+}
+
 /// A stage's error that names no file (`need index: no need indicators…`, `audit: …`) is
 /// said of the input, so every message says which file it is about (issue 16). A bad flag
 /// (`sites: --radius-m must be…`) is about the command line, not the file: left as it is.
+/// With an analysis file, the error may come from one of its settings (`eps_m = -5`), so it
+/// names the `.toml` first: `a.toml, applied to s.csv: DBSCAN: eps must be…`.
 /// Public so that the Python package's messages are the CLI's.
-pub fn naming_input(e: anyhow::Error, input: Option<&std::path::Path>) -> anyhow::Error {
+pub fn naming_input(
+    e: anyhow::Error,
+    input: Option<&std::path::Path>,
+    analysis: Option<&std::path::Path>,
+) -> anyhow::Error {
     let text = format!("{e:#}");
     let about_a_flag = text.contains(": --") || text.contains("(--");
     match input {
@@ -551,7 +570,10 @@ pub fn naming_input(e: anyhow::Error, input: Option<&std::path::Path>) -> anyhow
                 && !text.contains(&*p.to_string_lossy())
                 && crate::progress::interrupted().is_none() =>
         {
-            e.context(p.display().to_string())
+            match analysis {
+                Some(a) => e.context(format!("{}, applied to {}", a.display(), p.display())),
+                None => e.context(p.display().to_string()),
+            }
         }
         _ => e,
     }

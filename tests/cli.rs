@@ -370,3 +370,131 @@ fn an_interrupted_run_stops_quickly_and_leaves_nothing() {
         assert_eq!(common::entries(dir.path()), vec!["big.csv"], "SIG{signal} left files behind");
     }
 }
+
+/// Every setting needmap writes to analysis.toml loads again (the unknown-key check must know
+/// them all), with every option set and every variant of the tagged settings.
+#[test]
+fn every_setting_needmap_writes_loads_again() {
+    use needmap::analysis::{Analysis, Candidates};
+    use needmap::need::{Indicator, Selection, Transform};
+    use needmap::zones::Hull;
+    let d = tempfile::tempdir().unwrap();
+    let mut a = Analysis::default();
+    a.input.path = Some("s.csv".into());
+    a.input.people_column = Some("household_size".into());
+    a.input.options.lat_column = Some("lat".into());
+    a.input.options.lon_column = Some("lon".into());
+    a.input.options.id_column = Some("household_id".into());
+    a.input.options.sheet = Some("Hogares".into());
+    a.input.options.accuracy_cutoff_m = Some(25.0);
+    let mut ind =
+        Indicator { column: "water".into(), transform: Transform::Cutoff, cutoff: Some(0.5), ..Default::default() };
+    ind.categories.insert("rio".into(), 1.0);
+    a.need.indicators = vec![ind];
+    a.cluster.eps_m = Some(150.0);
+    a.cluster.min_points = Some(4);
+    a.cluster.households = Candidates::All;
+    a.sites = Some(needmap::sites::SitesParams {
+        grid_m: Some(100.0),
+        candidates_file: Some("c.csv".into()),
+        existing_file: Some("e.csv".into()),
+        ..Default::default()
+    });
+    a.hotspots = Some(needmap::hotspots::HotspotParams { band_m: Some(300.0), ..Default::default() });
+    a.audit = Some(needmap::audit::AuditParams { groups: vec!["head_sex".into()], ..Default::default() });
+    for (i, (sel, hull)) in [
+        (Selection::TopPercent { percent: 20.0 }, Hull::Convex),
+        (Selection::Threshold { min_score: 0.6 }, Hull::Concave { concavity: 2.0 }),
+        (Selection::All, Hull::Convex),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        a.selection = sel;
+        a.zones.hull = hull;
+        let p = write(d.path(), &format!("a{i}.toml"), a.to_toml().as_bytes());
+        assert_eq!(Analysis::load(&p).unwrap_or_else(|e| panic!("{e}\n{}", a.to_toml())), a);
+    }
+}
+
+/// A misspelt setting is refused with the file, line and column, and the closest known key.
+#[test]
+fn a_misspelt_setting_names_the_toml_and_the_closest_key() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    write(p, "s.csv", SMALL.as_bytes());
+    write(p, "a.toml", b"[cluster]\nmethod = \"dbscan\"\nepss = 150\n");
+    let e = fails(p, &["run", "s.csv", "--analysis", "a.toml", "--out", "o"]);
+    assert!(e.contains("a.toml:3:1: unknown setting `epss` in [cluster]; did you mean `eps_m`?"), "{e}");
+    write(p, "b.toml", b"[selection]\nrule = \"all\"\n\n[clustr]\n");
+    let e = fails(p, &["run", "s.csv", "--analysis", "b.toml", "--out", "o"]);
+    assert!(e.contains("b.toml:4:2: unknown section [clustr]; did you mean [cluster]?"), "{e}");
+    assert!(!p.join("o").exists());
+}
+
+/// Fuzzing regression (`analysis_toml`, tests/corpus/fuzz_nan_category.toml): a `nan` category
+/// score loaded, and the analysis did not equal itself after `to_toml`. `nan`/`inf` are refused.
+#[test]
+fn fuzz_nan_in_analysis_toml_is_refused() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/fuzz_nan_category.toml");
+    let e = needmap::analysis::Analysis::load(&path).unwrap_err().to_string();
+    assert!(e.contains("fuzz_nan_category.toml:154:11: `parquet` must be a finite number, not nan"), "{e}");
+    let d = tempfile::tempdir().unwrap();
+    let p = write(d.path(), "w.toml", b"[cluster]\neps_m = -inf\n");
+    let e = needmap::analysis::Analysis::load(&p).unwrap_err().to_string();
+    assert!(e.contains("w.toml:2:9: `eps_m` must be a finite number, not -inf"), "{e}");
+}
+
+/// SIGINT at national scale: 10M households (generated with ../shared/bench), interrupted
+/// during the import and later during the clustering; each time it exits 130 within 30 s and
+/// leaves nothing but the input. Slow and needs ~3 GB of memory, so ignored by default:
+///
+/// ```sh
+/// CARGO_TARGET_DIR=/work/target-hard cargo test --release --no-default-features --test cli \
+///     ten_million_households_interrupted -- --ignored --nocapture
+/// ```
+#[cfg(unix)]
+#[test]
+#[ignore = "10M households: run with --ignored (release recommended)"]
+fn ten_million_households_interrupted() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let generator = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/gen_households.py");
+    let made = Command::new("python3")
+        .arg(&generator)
+        .args(["10000000", "--layout", "tiled", "--seed", "42", "--out"])
+        .arg(dir.path().join("h10m.csv"))
+        .status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: python3 with numpy is needed to generate the households ({})", generator.display());
+        return;
+    }
+    for wait in [Duration::from_secs(2), Duration::from_secs(40)] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_needmap"))
+            .args(["run", "h10m.csv", "--out", "out"])
+            .current_dir(dir.path())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(wait);
+        if child.try_wait().unwrap().is_some() {
+            eprintln!("the run ended within {wait:?}; nothing to interrupt");
+            continue;
+        }
+        let sent = Instant::now();
+        assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(sent.elapsed() < Duration::from_secs(30), "still running 30 s after SIGINT ({wait:?} in)");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        eprintln!("interrupted {wait:?} in: stopped after {:?}", sent.elapsed());
+        let mut err = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+        assert_eq!(status.code(), Some(130), "{err}");
+        assert!(err.contains("interrupted"), "{err}");
+        assert_eq!(common::entries(dir.path()), vec!["h10m.csv"], "SIGINT {wait:?} in left files behind");
+    }
+}

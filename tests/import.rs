@@ -107,9 +107,20 @@ fn geojson_points_multipoints_and_the_rest() {
     assert_eq!(h.text(1, h.column("has_water").unwrap()), "false");
     let kinds: Vec<(u32, IssueKind)> = r.rejects.iter().map(|i| (i.row, i.kind)).collect();
     assert_eq!(kinds, [(3, IssueKind::UnsupportedGeometry), (4, IssueKind::MissingGeometry)]);
+    // Each reject carries its feature's line in the file (found here by its id).
+    let text = std::fs::read_to_string(&path).unwrap();
+    let line_of = |id: &str| text.lines().position(|l| l.contains(id)).unwrap() as u32 + 1;
     assert_eq!(
-        r.rejects[0].located(&path).rsplit_once(": feature").unwrap().1,
-        " 3: is a LineString; only Point and MultiPoint features are households"
+        r.rejects.iter().map(|i| i.line).collect::<Vec<_>>(),
+        [Some(line_of("\"009\"")), Some(line_of("\"010\""))]
+    );
+    assert_eq!(
+        r.rejects[0].located(&path),
+        format!(
+            "{}:{}: is a LineString; only Point and MultiPoint features are households",
+            path.display(),
+            line_of("\"009\"")
+        )
     );
 }
 

@@ -38,7 +38,7 @@ fn core_error(e: impl Into<anyhow::Error>) -> PyErr {
 /// The core's error as the CLI prints it for a subcommand on `input`: named after the input
 /// when it names no file (see [`needmap::cli::naming_input`]).
 fn input_error(e: impl Into<anyhow::Error>, input: &Path) -> PyErr {
-    core_error(needmap::cli::naming_input(e.into(), Some(input)))
+    core_error(needmap::cli::naming_input(e.into(), Some(input), None))
 }
 
 /// Set by the worker when it ends (even by a panic), waited on by the calling thread.

@@ -92,6 +92,14 @@ impl CsvSource {
         head.truncate(n);
         let bom = head.starts_with(&[0xEF, 0xBB, 0xBF]);
         let body = if bom { &head[3..] } else { &head[..] };
+        // UTF-16 (Excel's "Unicode text"): a BOM, or NULs in every other byte of the first line.
+        let utf16_bom = head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]);
+        let pairs: Vec<&[u8]> = head.chunks_exact(2).take(64).collect();
+        let half_nul = pairs.len() >= 4
+            && (pairs.iter().all(|p| p[1] == 0 && p[0] != 0) || pairs.iter().all(|p| p[0] == 0 && p[1] != 0));
+        if utf16_bom || half_nul {
+            return Err(ImportError::file(path, "is UTF-16 text; save it as UTF-8 (in Excel: Save As, CSV UTF-8)"));
+        }
         if body.iter().take(8192).any(|&b| b == 0) {
             return Err(ImportError::file(
                 path,

@@ -23,6 +23,13 @@ fn value_text(v: &JsonValue) -> String {
     }
 }
 
+/// A FeatureCollection's features, unparsed.
+#[derive(serde::Deserialize)]
+struct RawCollection<'a> {
+    #[serde(borrow)]
+    features: Vec<&'a serde_json::value::RawValue>,
+}
+
 impl GeojsonSource {
     pub fn open(path: &Path) -> Result<Self, ImportError> {
         let text = std::fs::read(path).map_err(|e| ImportError::file(path, format!("cannot read: {e}")))?;
@@ -37,6 +44,22 @@ impl GeojsonSource {
                 format!("is not valid GeoJSON: {msg}")
             },
         })?;
+        // Each feature's 1-based line in the file, for the issues (0 = unknown): the features
+        // again as raw text, whose offset in the input gives the line.
+        let mut lines: Vec<u64> = Vec::new();
+        if matches!(gj, GeoJson::FeatureCollection(_))
+            && let Ok(raw) = serde_json::from_slice::<RawCollection<'_>>(text)
+        {
+            let (mut at, mut line) = (0usize, 1u64);
+            for f in raw.features {
+                let off = (f.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize).min(text.len());
+                if off >= at {
+                    line += text[at..off].iter().filter(|&&b| b == b'\n').count() as u64;
+                    at = off;
+                }
+                lines.push(line);
+            }
+        }
         let features: Vec<Feature> = match gj {
             GeoJson::FeatureCollection(fc) => fc.features,
             GeoJson::Feature(f) => vec![f],
@@ -79,7 +102,7 @@ impl GeojsonSource {
                 ))],
             };
             for g in geoms {
-                let mut rec = Rec { row, line: 0, ..Default::default() };
+                let mut rec = Rec { row, line: lines.get(i).copied().unwrap_or(0), ..Default::default() };
                 fill(&mut rec);
                 rec.geometry = Some(g);
                 rows.push(rec);

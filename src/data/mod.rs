@@ -797,7 +797,8 @@ impl<'a> Checker<'a> {
         Issue {
             kind,
             row,
-            line: (!self.geojson).then_some(line as u32),
+            // GeoJSON: the feature's line, 0 when unknown.
+            line: (!self.geojson || line > 0).then_some(line as u32),
             column: column.map(|c| c + 1),
             column_name: column.and_then(|c| self.headers.get(c).cloned()),
             id: self.det.id.map(|c| rec.field(c).to_string()).filter(|s| !s.is_empty()),
