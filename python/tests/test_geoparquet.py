@@ -8,15 +8,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import geopandas as gpd  # CI installs it (and pyarrow): no silent skip
 import numpy as np
 import pandas as pd
-import pytest
 
 import needmap
 from conftest import SAMPLE, run_cli
-
-gpd = pytest.importorskip("geopandas")
-pytest.importorskip("pyarrow")
 
 
 def _typed_survey() -> "gpd.GeoDataFrame":
