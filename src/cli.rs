@@ -251,7 +251,7 @@ pub enum Command {
     /// score per topic, the wrong and missing answers and the topics to review.
     #[command(verbatim_doc_comment)]
     Quiz {
-        /// A CSV/TSV, XLSX or GeoJSON file of households (with --check: where the quiz's input
+        /// A CSV/TSV, XLSX, GeoJSON or (Geo)Parquet file of households (with --check: where the quiz's input
         /// is now, if it moved).
         #[arg(required_unless_present = "check")]
         input: Option<PathBuf>,

@@ -46,7 +46,7 @@ fn bad_inputs_give_one_clear_message_and_no_output() {
         ("empty.csv", "needmap: empty.csv: is empty; expected a header row and household records"),
         (
             "random.csv",
-            "needmap: random.csv: is not a text file (it has NUL bytes); give a CSV, TSV, XLSX or GeoJSON file",
+            "needmap: random.csv: is not a text file (it has NUL bytes); give a CSV, TSV, XLSX, GeoJSON or GeoParquet file",
         ),
         (
             "nocoords.csv",
@@ -55,7 +55,7 @@ fn bad_inputs_give_one_clear_message_and_no_output() {
         ),
         ("header_only.csv", "needmap: header_only.csv: has a header but no household records"),
         ("missing.csv", "needmap: missing.csv: no such file; check the path"),
-        ("adir", "needmap: adir: is a directory; give a CSV, TSV, XLSX or GeoJSON file"),
+        ("adir", "needmap: adir: is a directory; give a CSV, TSV, XLSX, GeoJSON or GeoParquet file"),
     ];
     for (file, want) in cases {
         for cmd in

@@ -176,7 +176,7 @@ def read(path: PathLike, *, progress: ProgressArg = None, **import_options: Any)
     """The import report of a survey file without running anything (``needmap inspect --json``).
 
     Args:
-        path: CSV/TSV, XLSX or GeoJSON file of households.
+        path: CSV/TSV, XLSX, GeoJSON or (Geo)Parquet file of households.
         import_options: ``lat_column``, ``lon_column``, ``id_column``, ``sheet``,
             ``accuracy_cutoff_m`` (as the CLI's ``--lat-column`` etc.).
 
@@ -276,7 +276,7 @@ def run(
     """Runs the whole pipeline (``needmap run`` without writing files).
 
     Args:
-        source: a CSV/TSV, XLSX or GeoJSON file, or a pandas DataFrame with coordinate
+        source: a CSV/TSV, XLSX, GeoJSON or (Geo)Parquet file, or a pandas DataFrame with coordinate
             columns (detected by name as in a file, or named with ``lat_column``/``lon_column``).
         analysis: settings from an ``analysis.toml`` path or a dict of the same shape (e.g. a
             previous ``Result.analysis``); ``settings`` override it.

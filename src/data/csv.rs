@@ -103,7 +103,7 @@ impl CsvSource {
         if body.iter().take(8192).any(|&b| b == 0) {
             return Err(ImportError::file(
                 path,
-                "is not a text file (it has NUL bytes); give a CSV, TSV, XLSX or GeoJSON file",
+                "is not a text file (it has NUL bytes); give a CSV, TSV, XLSX, GeoJSON or GeoParquet file",
             ));
         }
         let delimiter = sniff_delimiter(body);
