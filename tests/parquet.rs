@@ -368,6 +368,10 @@ fn bad_geometries_are_rejected_with_their_row_group_and_row() {
     assert!(by_row(11)["message"].as_str().unwrap().contains("row group 3, row 3"));
     assert_eq!(by_row(12)["kind"], "latitude_out_of_range");
     assert_eq!(by_row(6)["id"], "H5");
+    // The summary names each reject by its row (a Parquet file has no lines).
+    let o = needmap(p, &["inspect", "bad.parquet"]);
+    let text = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    assert!(text.contains("bad.parquet: row 8: geometry"), "{text}");
 }
 
 #[test]

@@ -366,7 +366,12 @@ impl Issue {
                     s += &format!(":{c}");
                 }
             }
-            None => s += &format!(": feature {}", self.row),
+            // No line: a GeoJSON feature, or a Parquet row, by its number.
+            None => {
+                let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+                let what = if matches!(ext.as_str(), "parquet" | "geoparquet" | "pq") { "row" } else { "feature" };
+                s += &format!(": {what} {}", self.row)
+            }
         }
         format!("{s}: {}", self.message)
     }
