@@ -63,6 +63,7 @@ pub fn ui(ui: &mut Ui, st: &mut AppState, s: Strings, cmds: &mut Vec<Command>, e
         ui.add_space(8.0);
         ui.label(RichText::new(s.t("export.cli")).small());
         let out = if st.export_dir_text.trim().is_empty() { "needmap_out" } else { st.export_dir_text.trim() };
-        ui.code(format!("needmap run {:?} --analysis analysis.toml --out {:?}", p.display().to_string(), out));
+        let parquet = if st.prefs.export_parquet { " --parquet" } else { "" };
+        ui.code(format!("needmap run {:?} --analysis analysis.toml --out {:?}{parquet}", p.display().to_string(), out));
     }
 }
