@@ -120,10 +120,29 @@ fn header(buf: &mut Vec<u8>, env: &Envelope) {
 pub fn point_blob(buf: &mut Vec<u8>, x: f64, y: f64) {
     buf.clear();
     header(buf, &[x, x, y, y]);
-    buf.push(1); // little-endian WKB
+    wkb_point(buf, x, y);
+}
+
+/// Appends a little-endian WKB Point (GeoPackage blobs and GeoParquet share it).
+pub fn wkb_point(buf: &mut Vec<u8>, x: f64, y: f64) {
+    buf.push(1); // little-endian
     buf.extend_from_slice(&1u32.to_le_bytes());
     buf.extend_from_slice(&x.to_le_bytes());
     buf.extend_from_slice(&y.to_le_bytes());
+}
+
+/// Appends a little-endian WKB Polygon of one ring, closed if it is not.
+pub fn wkb_polygon(buf: &mut Vec<u8>, ring: &[(f64, f64)]) {
+    let closed = ring.first() == ring.last();
+    let n = ring.len() + usize::from(!closed && !ring.is_empty());
+    buf.push(1);
+    buf.extend_from_slice(&3u32.to_le_bytes());
+    buf.extend_from_slice(&1u32.to_le_bytes());
+    buf.extend_from_slice(&(n as u32).to_le_bytes());
+    for &(x, y) in ring.iter().chain((!closed).then(|| ring.first()).flatten()) {
+        buf.extend_from_slice(&x.to_le_bytes());
+        buf.extend_from_slice(&y.to_le_bytes());
+    }
 }
 
 /// A polygon with one ring (closed) as GeoPackage binary; returns its envelope.
@@ -134,14 +153,7 @@ pub fn polygon_blob(buf: &mut Vec<u8>, ring: &[(f64, f64)]) -> Envelope {
     }
     buf.clear();
     header(buf, &env);
-    buf.push(1);
-    buf.extend_from_slice(&3u32.to_le_bytes());
-    buf.extend_from_slice(&1u32.to_le_bytes());
-    buf.extend_from_slice(&(ring.len() as u32).to_le_bytes());
-    for &(x, y) in ring {
-        buf.extend_from_slice(&x.to_le_bytes());
-        buf.extend_from_slice(&y.to_le_bytes());
-    }
+    wkb_polygon(buf, ring);
     env
 }
 

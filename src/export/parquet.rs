@@ -21,7 +21,7 @@ use arrow_array::{
 use arrow_schema::{DataType, Field, Fields, Schema};
 use serde_json::json;
 
-use super::gpkg::{SqlType, input_column_type};
+use super::gpkg::{SqlType, input_column_type, wkb_point, wkb_polygon};
 use crate::analysis::Outcome;
 use crate::data::validate::parse_number;
 use crate::data::{ColumnKind, Households};
@@ -124,26 +124,6 @@ fn bbox_array(boxes: &[Bbox]) -> ArrayRef {
     let DataType::Struct(fields) = bbox_field().data_type().clone() else { unreachable!("a struct") };
     let col = |k: usize| Arc::new(Float64Array::from_iter_values(boxes.iter().map(|b| b[k]))) as ArrayRef;
     Arc::new(StructArray::new(fields, vec![col(0), col(1), col(2), col(3)], None))
-}
-
-fn wkb_point(buf: &mut Vec<u8>, x: f64, y: f64) {
-    buf.push(1);
-    buf.extend_from_slice(&1u32.to_le_bytes());
-    buf.extend_from_slice(&x.to_le_bytes());
-    buf.extend_from_slice(&y.to_le_bytes());
-}
-
-fn wkb_polygon(buf: &mut Vec<u8>, ring: &[(f64, f64)]) {
-    let closed = ring.first() == ring.last();
-    let n = ring.len() + usize::from(!closed && !ring.is_empty());
-    buf.push(1);
-    buf.extend_from_slice(&3u32.to_le_bytes());
-    buf.extend_from_slice(&1u32.to_le_bytes());
-    buf.extend_from_slice(&(n as u32).to_le_bytes());
-    for &(x, y) in ring.iter().chain((!closed).then(|| ring.first()).flatten()) {
-        buf.extend_from_slice(&x.to_le_bytes());
-        buf.extend_from_slice(&y.to_le_bytes());
-    }
 }
 
 /// The `geo` metadata of a file whose geometry column holds `types` within `bbox`.
