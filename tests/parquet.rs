@@ -403,3 +403,18 @@ fn a_projected_crs_or_a_broken_file_is_refused_with_a_message() {
     assert!(err.contains("noise.parquet"), "{err}");
     assert!(!p.join("labels.csv").exists());
 }
+
+/// Found by the `parquet` fuzz target (2026-11-28): a damaged file on which the Parquet
+/// library itself panics while decoding a page. needmap refuses it in one line.
+#[test]
+fn a_file_the_parquet_library_panics_on_is_refused_in_one_line() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz_parquet_panic.parquet");
+    std::fs::copy(&fixture, p.join("damaged.parquet")).unwrap();
+    for args in [&["inspect", "damaged.parquet"][..], &["run", "damaged.parquet", "--out", "never"][..]] {
+        let err = fails(p, args);
+        assert!(err.contains("damaged.parquet") && err.contains("Parquet"), "{err}");
+    }
+    assert!(!p.join("never").exists());
+}

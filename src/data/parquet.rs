@@ -112,6 +112,19 @@ fn geo_metadata(path: &Path, geo: Option<&str>) -> Result<Option<(String, Encodi
     Ok(Some((primary, encoding, note)))
 }
 
+/// Runs `f`, turning a panic inside the Parquet library (it has panicked on damaged files,
+/// e.g. found by the `parquet` fuzz target) into an error naming the file. The panic's own
+/// message is kept off stderr while `f` runs: the user gets one line, not a backtrace.
+fn guarded<T>(path: &Path, f: impl FnOnce() -> Result<T, ImportError>) -> Result<T, ImportError> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    out.unwrap_or_else(|_| {
+        Err(ImportError::file(path, "cannot be read as Parquet: the file is damaged (the Parquet reader failed on it)"))
+    })
+}
+
 /// Whether a column's values can be written as text (not a struct, list or map).
 fn scalar(t: &DataType) -> bool {
     match t {
@@ -122,6 +135,10 @@ fn scalar(t: &DataType) -> bool {
 
 impl ParquetSource {
     pub fn open(path: &Path) -> Result<Self, ImportError> {
+        guarded(path, || Self::open_unguarded(path))
+    }
+
+    fn open_unguarded(path: &Path) -> Result<Self, ImportError> {
         let file = File::open(path).map_err(|e| ImportError::file(path, format!("cannot read: {e}")))?;
         let builder = ParquetRecordBatchReaderBuilder::try_new(file)
             .map_err(|e| ImportError::file(path, format!("cannot be read as Parquet ({e}); is the file complete?")))?;
@@ -219,7 +236,9 @@ impl ParquetSource {
 
     /// Turns the next batch into records; `false` at the end of the file.
     fn fill(&mut self) -> Result<bool, ImportError> {
-        let batch: RecordBatch = match self.reader.next() {
+        let path = self.path.clone();
+        let next = guarded(&path, || Ok(self.reader.next()))?;
+        let batch: RecordBatch = match next {
             None => return Ok(false),
             Some(b) => b.map_err(|e| {
                 let (g, _) = self.place(self.done + 1);
