@@ -257,7 +257,15 @@ fn as_written(text: &str) -> Option<f64> {
 /// One feature table being filled.
 struct Layer<'c> {
     name: &'static str,
+    /// Inserts [`Layer::batch`] rows at a time: one statement per row spent most of its time
+    /// in SQLite's per-statement work (a cursor opened and a B-tree descent for every row).
     insert: Statement<'c>,
+    /// Parameters per row: fid, geom, then the columns.
+    width: usize,
+    /// Rows per execution of `insert`.
+    batch: usize,
+    /// Rows bound in `insert` and not yet executed.
+    pending: usize,
     extent: Envelope,
     blob: Vec<u8>,
     /// (fid, box) of every feature, for the R-tree.
@@ -293,16 +301,38 @@ impl<'c> Layer<'c> {
              'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
             params![name],
         )?;
-        let marks = "?,".repeat(columns.len() + 2);
-        let insert = conn.prepare(&format!("INSERT INTO {name} VALUES ({})", &marks[..marks.len() - 1]))?;
-        Ok(Layer { name, insert, extent: EMPTY_ENVELOPE, blob: Vec::with_capacity(64), boxes: Vec::new() })
+        let width = columns.len() + 2;
+        // Well under SQLite's 32,766 parameters per statement.
+        let batch = (16_000 / width).clamp(1, 256);
+        let marks = "?,".repeat(width);
+        let row = format!("({})", &marks[..marks.len() - 1]);
+        let rows = vec![row; batch].join(",");
+        // The last batch is usually short: its unused rows get a NULL fid and are skipped.
+        let insert =
+            conn.prepare(&format!("INSERT INTO {name} SELECT * FROM (VALUES {rows}) WHERE column1 IS NOT NULL"))?;
+        Ok(Layer {
+            name,
+            insert,
+            width,
+            batch,
+            pending: 0,
+            extent: EMPTY_ENVELOPE,
+            blob: Vec::with_capacity(64),
+            boxes: Vec::new(),
+        })
+    }
+
+    /// The statement's parameter for `param` (1-based, as in a one-row INSERT) of the row
+    /// being bound.
+    fn at(&self, param: usize) -> usize {
+        self.pending * self.width + param
     }
 
     /// Binds fid and the geometry in `self.blob` (parameters 1 and 2); its box goes to the
     /// R-tree when the layer is finished.
     fn begin_row(&mut self, fid: i64, env: &Envelope) -> rusqlite::Result<()> {
-        self.insert.raw_bind_parameter(1, fid)?;
-        self.insert.raw_bind_parameter(2, &self.blob[..])?;
+        self.insert.raw_bind_parameter(self.at(1), fid)?;
+        self.insert.raw_bind_parameter(self.at(2), &self.blob[..])?;
         self.boxes.push((fid, *env));
         self.extent[0] = self.extent[0].min(env[0]);
         self.extent[1] = self.extent[1].max(env[1]);
@@ -317,18 +347,41 @@ impl<'c> Layer<'c> {
     }
 
     fn bind<T: rusqlite::ToSql>(&mut self, param: usize, v: T) -> rusqlite::Result<()> {
-        self.insert.raw_bind_parameter(param, v)
+        self.insert.raw_bind_parameter(self.at(param), v)
     }
 
     fn bind_opt<T: rusqlite::ToSql>(&mut self, param: usize, v: Option<T>) -> rusqlite::Result<()> {
         match v {
-            Some(v) => self.insert.raw_bind_parameter(param, v),
-            None => self.insert.raw_bind_parameter(param, Null),
+            Some(v) => self.bind(param, v),
+            None => self.bind(param, Null),
         }
     }
 
     fn end_row(&mut self) -> rusqlite::Result<()> {
-        self.insert.raw_execute().map(|_| ())
+        self.pending += 1;
+        if self.pending == self.batch {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Inserts the rows bound so far.
+    fn flush(&mut self) -> rusqlite::Result<()> {
+        if self.pending == 0 {
+            return Ok(());
+        }
+        // Ctrl-C or SIGTERM: stop here rather than after every household (the folder is
+        // thrown away anyway; see `export::atomic`).
+        if let Some(signal) = crate::progress::interrupted() {
+            return Err(rusqlite::Error::ToSqlConversionFailure(format!("interrupted (signal {signal})").into()));
+        }
+        // Rows past `pending` still hold the previous batch's values: a NULL fid skips them.
+        for r in self.pending..self.batch {
+            self.insert.raw_bind_parameter(r * self.width + 1, Null)?;
+        }
+        self.insert.raw_execute()?;
+        self.pending = 0;
+        Ok(())
     }
 
     /// Fills the R-tree, writes the extent and the R-tree triggers.
@@ -338,6 +391,7 @@ impl<'c> Layer<'c> {
     /// boxes in Z-order (Morton code of their centres) so that each node covers a compact
     /// area.
     fn finish(mut self, conn: &Connection) -> rusqlite::Result<()> {
+        self.flush()?;
         let e = self.extent;
         if e[0] <= e[1] {
             let key = |b: &Envelope| {
@@ -393,8 +447,11 @@ fn bulk_load_rtree(conn: &Connection, table: &str, boxes: &[(i64, Envelope)]) ->
     let size = size as usize;
     let max = (size - 4) / 24;
     let mut node = conn.prepare(&format!("INSERT OR REPLACE INTO {table}_node(nodeno, data) VALUES (?1, ?2)"))?;
-    let mut rowid = conn.prepare(&format!("INSERT INTO {table}_rowid(rowid, nodeno) VALUES (?1, ?2)"))?;
-    let mut parent = conn.prepare(&format!("INSERT INTO {table}_parent(nodeno, parentnode) VALUES (?1, ?2)"))?;
+    // (entry, node) of every leaf entry and (node, parent) of every inner node, inserted at
+    // the end in key order: inserting them in the Z-order of the tree seeks all over the
+    // B-tree for every row, which took most of the GeoPackage's time at 10M households.
+    let mut rowids: Vec<(i64, i64)> = Vec::with_capacity(boxes.len());
+    let mut parents: Vec<(i64, i64)> = Vec::new();
     let mut level: Vec<(i64, [f32; 4])> = boxes.iter().map(|(id, e)| (*id, f32_box(e))).collect();
     let mut depth = 0u16;
     let mut next_no = 2i64;
@@ -415,14 +472,9 @@ fn bulk_load_rtree(conn: &Connection, table: &str, boxes: &[(i64, Envelope)]) ->
     loop {
         if level.len() <= max {
             write(1, depth, &level)?;
-            for (id, _) in &level {
-                if depth == 0 {
-                    rowid.execute(params![id, 1])?
-                } else {
-                    parent.execute(params![id, 1])?
-                };
-            }
-            return Ok(());
+            let pairs = if depth == 0 { &mut rowids } else { &mut parents };
+            pairs.extend(level.iter().map(|(id, _)| (*id, 1)));
+            break;
         }
         // Nodes as full as they can be, the entries spread evenly over them.
         let n_nodes = level.len().div_ceil(max);
@@ -433,12 +485,9 @@ fn bulk_load_rtree(conn: &Connection, table: &str, boxes: &[(i64, Envelope)]) ->
             next_no += 1;
             write(no, 0, cells)?;
             let mut b = cells[0].1;
+            let pairs = if depth == 0 { &mut rowids } else { &mut parents };
             for (id, c) in cells {
-                if depth == 0 {
-                    rowid.execute(params![id, no])?
-                } else {
-                    parent.execute(params![id, no])?
-                };
+                pairs.push((*id, no));
                 b = [b[0].min(c[0]), b[1].max(c[1]), b[2].min(c[2]), b[3].max(c[3])];
             }
             up.push((no, b));
@@ -446,6 +495,39 @@ fn bulk_load_rtree(conn: &Connection, table: &str, boxes: &[(i64, Envelope)]) ->
         level = up;
         depth += 1;
     }
+    drop(node);
+    insert_pairs(conn, &format!("{table}_rowid(rowid, nodeno)"), &mut rowids)?;
+    insert_pairs(conn, &format!("{table}_parent(nodeno, parentnode)"), &mut parents)
+}
+
+/// Inserts integer `pairs` into `target` (a table and its two columns) in key order, many rows
+/// per statement.
+fn insert_pairs(conn: &Connection, target: &str, pairs: &mut [(i64, i64)]) -> rusqlite::Result<()> {
+    const BATCH: usize = 500;
+    pairs.sort_unstable();
+    let statement = |rows: usize| {
+        let values = vec!["(?,?)"; rows].join(",");
+        conn.prepare(&format!("INSERT INTO {target} VALUES {values}"))
+    };
+    let mut full = statement(BATCH)?;
+    let mut chunks = pairs.chunks_exact(BATCH);
+    for chunk in &mut chunks {
+        for (k, (a, b)) in chunk.iter().enumerate() {
+            full.raw_bind_parameter(2 * k + 1, a)?;
+            full.raw_bind_parameter(2 * k + 2, b)?;
+        }
+        full.raw_execute()?;
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut last = statement(rest.len())?;
+        for (k, (a, b)) in rest.iter().enumerate() {
+            last.raw_bind_parameter(2 * k + 1, a)?;
+            last.raw_bind_parameter(2 * k + 2, b)?;
+        }
+        last.raw_execute()?;
+    }
+    Ok(())
 }
 
 /// The 16 low bits of `v` spread to the even bits of a u32 (for a Morton code).
@@ -490,7 +572,7 @@ pub fn write_gpkg(path: &Path, o: &Outcome, last_change: &str) -> rusqlite::Resu
          PRAGMA user_version = {USER_VERSION};
          PRAGMA journal_mode = OFF;
          PRAGMA synchronous = OFF;
-         PRAGMA cache_size = -262144;
+         PRAGMA cache_size = -32768;
          PRAGMA temp_store = MEMORY;"
     ))?;
     let tx = conn.transaction()?;

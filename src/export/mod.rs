@@ -129,52 +129,89 @@ pub fn write_run(
     opts: &ExportOptions,
 ) -> Result<(), WriteError> {
     atomic::write_dir(out_dir, Some(input), force, |dir| {
-        let io = |name: &str| {
-            let p = dir.join(name);
-            move |source| WriteError::Io { path: p, error: source }
-        };
-        std::fs::write(dir.join("zones.geojson"), geojson::zones_geojson(&outcome.zones.zones))
-            .map_err(io("zones.geojson"))?;
-        csv::households_csv(&dir.join("households.csv"), outcome).map_err(io("households.csv"))?;
-        csv::zones_csv(&dir.join("zones.csv"), &outcome.zones.zones).map_err(io("zones.csv"))?;
-        if opts.parquet {
-            parquet::households_parquet(&dir.join("households.parquet"), outcome).map_err(io("households.parquet"))?;
-            parquet::zones_parquet(&dir.join("zones.parquet"), &outcome.zones.zones).map_err(io("zones.parquet"))?;
-        }
-        if let Some(hot) = &outcome.hotspots {
-            let write = || -> std::io::Result<()> {
-                let mut w = std::io::BufWriter::new(std::fs::File::create(dir.join("hotspots.csv"))?);
-                csv::hotspots_csv(&mut w, &outcome.imported.households, hot)?;
-                std::io::Write::flush(&mut w)
-            };
-            write().map_err(io("hotspots.csv"))?;
-        }
-        let timings = write_field_kit(dir, outcome, input, opts)?;
-        let mut report = report_json(outcome);
-        if let (Some(c), Some(map)) = (&opts.command, report.as_object_mut()) {
-            // Before the timings, which stay last.
-            let timings = map.remove("timings_ms");
-            map.insert("command".into(), json!(c));
-            map.extend(timings.map(|t| ("timings_ms".to_string(), t)));
-        }
-        if let Some(t) = report.get_mut("timings_ms").and_then(Value::as_object_mut) {
-            t.extend(timings.into_iter().map(|(k, v)| (k.to_string(), json!(round(v, 1)))));
-        }
-        let report = serde_json::to_string_pretty(&report).unwrap_or_default() + "\n";
-        std::fs::write(dir.join("report.json"), report).map_err(io("report.json"))?;
-        std::fs::write(dir.join("analysis.toml"), outcome.resolved.to_toml()).map_err(io("analysis.toml"))?;
-        if let Some(s) = &outcome.sites {
-            std::fs::write(dir.join("sites.geojson"), geojson::sites_geojson(s)).map_err(io("sites.geojson"))?;
-            let f = std::fs::File::create(dir.join("sites.csv")).map_err(io("sites.csv"))?;
-            csv::sites_csv(std::io::BufWriter::new(f), s).map_err(io("sites.csv"))?;
-        }
-        if let Some(a) = &outcome.audit {
-            audit::write_audit_files(dir, a)?;
-        }
-        // Printed last: they read the run back from the files above, inside the same
-        // all-or-nothing folder.
-        print_files(dir, opts)
+        std::thread::scope(|scope| {
+            // The GeoPackage is the slowest output (SQLite inserts, one thread): it is written
+            // beside the others rather than after them.
+            let gpkg = scope.spawn(|| {
+                let t = Instant::now();
+                write_gpkg_file(dir, outcome, input).map(|()| t.elapsed().as_secs_f64() * 1000.0)
+            });
+            let rest = write_tables(dir, outcome, input, opts);
+            let gpkg = gpkg.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            let mut timings = rest?;
+            timings.push(("write_gpkg", gpkg?));
+            write_report_and_rest(dir, outcome, opts, timings)
+        })
     })
+}
+
+/// zones.geojson, households.csv, zones.csv, the optional tables, zones.kml and zones.gpx;
+/// returns how long the field-kit files took (milliseconds).
+fn write_tables(
+    dir: &Path,
+    outcome: &Outcome,
+    input: &Path,
+    opts: &ExportOptions,
+) -> Result<Vec<(&'static str, f64)>, WriteError> {
+    let io = |name: &str| {
+        let p = dir.join(name);
+        move |source| WriteError::Io { path: p, error: source }
+    };
+    std::fs::write(dir.join("zones.geojson"), geojson::zones_geojson(&outcome.zones.zones))
+        .map_err(io("zones.geojson"))?;
+    csv::households_csv(&dir.join("households.csv"), outcome).map_err(io("households.csv"))?;
+    csv::zones_csv(&dir.join("zones.csv"), &outcome.zones.zones).map_err(io("zones.csv"))?;
+    if opts.parquet {
+        parquet::households_parquet(&dir.join("households.parquet"), outcome).map_err(io("households.parquet"))?;
+        parquet::zones_parquet(&dir.join("zones.parquet"), &outcome.zones.zones).map_err(io("zones.parquet"))?;
+    }
+    if let Some(hot) = &outcome.hotspots {
+        let write = || -> std::io::Result<()> {
+            let mut w = std::io::BufWriter::new(std::fs::File::create(dir.join("hotspots.csv"))?);
+            csv::hotspots_csv(&mut w, &outcome.imported.households, hot)?;
+            std::io::Write::flush(&mut w)
+        };
+        write().map_err(io("hotspots.csv"))?;
+    }
+    write_field_kit(dir, outcome, input, opts)
+}
+
+/// report.json (with `timings`), analysis.toml, the sites and audit files, then the printed
+/// files, which read the run back from the files above.
+fn write_report_and_rest(
+    dir: &Path,
+    outcome: &Outcome,
+    opts: &ExportOptions,
+    timings: Vec<(&'static str, f64)>,
+) -> Result<(), WriteError> {
+    let io = |name: &str| {
+        let p = dir.join(name);
+        move |source| WriteError::Io { path: p, error: source }
+    };
+    let mut report = report_json(outcome);
+    if let (Some(c), Some(map)) = (&opts.command, report.as_object_mut()) {
+        // Before the timings, which stay last.
+        let timings = map.remove("timings_ms");
+        map.insert("command".into(), json!(c));
+        map.extend(timings.map(|t| ("timings_ms".to_string(), t)));
+    }
+    if let Some(t) = report.get_mut("timings_ms").and_then(Value::as_object_mut) {
+        t.extend(timings.into_iter().map(|(k, v)| (k.to_string(), json!(round(v, 1)))));
+    }
+    let report = serde_json::to_string_pretty(&report).unwrap_or_default() + "\n";
+    std::fs::write(dir.join("report.json"), report).map_err(io("report.json"))?;
+    std::fs::write(dir.join("analysis.toml"), outcome.resolved.to_toml()).map_err(io("analysis.toml"))?;
+    if let Some(s) = &outcome.sites {
+        std::fs::write(dir.join("sites.geojson"), geojson::sites_geojson(s)).map_err(io("sites.geojson"))?;
+        let f = std::fs::File::create(dir.join("sites.csv")).map_err(io("sites.csv"))?;
+        csv::sites_csv(std::io::BufWriter::new(f), s).map_err(io("sites.csv"))?;
+    }
+    if let Some(a) = &outcome.audit {
+        audit::write_audit_files(dir, a)?;
+    }
+    // Printed last: they read the run back from the files above, inside the same
+    // all-or-nothing folder.
+    print_files(dir, opts)
 }
 
 /// `map.pdf` and `atlas.pdf` of the run being written in `dir`, when `opts` asks for them.
@@ -219,8 +256,7 @@ fn print_files(dir: &Path, opts: &ExportOptions) -> Result<(), WriteError> {
     Ok(())
 }
 
-/// Writes `zones.kml`, `zones.gpx` and `needmap.gpkg` into `dir`; returns how long each took
-/// (milliseconds).
+/// Writes `zones.kml` and `zones.gpx` into `dir`; returns how long each took (milliseconds).
 pub fn write_field_kit(
     dir: &Path,
     outcome: &Outcome,
@@ -250,12 +286,15 @@ pub fn write_field_kit(
     write_xml("zones.gpx", &|w| gpx::zones_gpx(w, &outcome.zones.zones, outcome.sites.as_deref(), strings, &title))
         .map_err(io("zones.gpx"))?;
     lap("write_gpx", &mut t);
-    let changed = std::fs::metadata(input).and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH);
-    gpkg::write_gpkg(&dir.join("needmap.gpkg"), outcome, &gpkg::iso_utc(changed))
-        .map_err(|e| std::io::Error::other(format!("GeoPackage: {e}")))
-        .map_err(io("needmap.gpkg"))?;
-    lap("write_gpkg", &mut t);
     Ok(timings)
+}
+
+/// `needmap.gpkg` in `dir`, its `last_change` the input's modification time.
+fn write_gpkg_file(dir: &Path, outcome: &Outcome, input: &Path) -> Result<(), WriteError> {
+    let path = dir.join("needmap.gpkg");
+    let changed = std::fs::metadata(input).and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH);
+    gpkg::write_gpkg(&path, outcome, &gpkg::iso_utc(changed))
+        .map_err(|e| WriteError::Io { path, error: std::io::Error::other(format!("GeoPackage: {e}")) })
 }
 
 /// The run report: import report, need indicators, selection, clustering, zones, and (last,
