@@ -66,8 +66,10 @@ fn stages(c: &mut Criterion) {
     });
     let kp = KMeansParams { k: 20, seed: 1, ..Default::default() };
     g.bench_function("k-means k 20", |b| b.iter(|| kmeans(black_box(&imp.xyz), None, &kp, &progress).unwrap()));
-    let scored = analysis::need_stage(&imp, &Default::default()).unwrap();
-    g.bench_function("need index", |b| b.iter(|| analysis::need_stage(black_box(&imp), &Default::default()).unwrap()));
+    let scored = analysis::need_stage(&imp, &Default::default(), &Progress::new()).unwrap();
+    g.bench_function("need index", |b| {
+        b.iter(|| analysis::need_stage(black_box(&imp), &Default::default(), &Progress::new()).unwrap())
+    });
     let clustered = analysis::cluster_stage(&imp, &scored, &Analysis::default().cluster, &progress).unwrap();
     g.bench_function("zones (convex hulls, figures, rank)", |b| {
         b.iter(|| {

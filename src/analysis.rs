@@ -320,7 +320,10 @@ impl From<AuditError> for RunError {
 
 impl From<NeedError> for RunError {
     fn from(e: NeedError) -> Self {
-        RunError::Need(e)
+        match e {
+            NeedError::Cancelled => RunError::Cancelled,
+            e => RunError::Need(e),
+        }
     }
 }
 
@@ -425,9 +428,9 @@ pub fn unscored(n: usize) -> Scored {
 /// A file of points with no indicators at all (facilities, incidents) clustered with every
 /// household (`--all-households`) still gives zones: every household then counts 1, so a
 /// zone's total need is its number of households, and the note says so.
-pub fn need_stage(imp: &Imported, a: &Analysis) -> Result<Scored, RunError> {
+pub fn need_stage(imp: &Imported, a: &Analysis, progress: &Progress) -> Result<Scored, RunError> {
     let params = &a.need;
-    let need = match need::need_index(&imp.households, params) {
+    let need = match need::need_index_with(&imp.households, params, progress) {
         Err(NeedError::NoIndicators(_)) if params.indicators.is_empty() && a.cluster.households == Candidates::All => {
             let n = imp.households.len();
             return Ok(Scored {
@@ -889,7 +892,7 @@ pub fn run(analysis: &Analysis, input: &Path, progress: &Progress) -> Result<Out
     };
     let imported = import_stage(input, &analysis.input, &Keep::All, progress)?;
     lap("import", &mut t);
-    let scored = need_stage(&imported, analysis)?;
+    let scored = need_stage(&imported, analysis, progress)?;
     lap("need", &mut t);
     let hot = match &analysis.hotspots {
         Some(params) => {
@@ -961,7 +964,7 @@ pub fn sites_only(
     let n = imported.households.len();
     let zone_centres = params.candidates == CandidateSource::Zones;
     let scored = if matches!(params.weight.as_str(), "need" | "critical") || zone_centres {
-        need_stage(&imported, a)?
+        need_stage(&imported, a, progress)?
     } else {
         Scored {
             need: NeedScore { score: vec![f64::NAN; n], indicators: Vec::new(), excluded: 0 },
@@ -999,7 +1002,7 @@ pub fn hotspots_only(input: &Path, a: &Analysis, progress: &Progress) -> Result<
     let imported = import_stage(input, &a.input, &keep, progress)?;
     lap("import");
     let need = if by_need {
-        let scored = need_stage(&imported, a)?;
+        let scored = need_stage(&imported, a, progress)?;
         lap("need");
         Some(scored.need.score)
     } else {

@@ -28,6 +28,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::progress::Progress;
+
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -156,6 +158,8 @@ pub enum NeedError {
          by households)"
     )]
     NoIndicators(String),
+    #[error("cancelled")]
+    Cancelled,
 }
 
 /// Standard normal CDF (Abramowitz–Stegun 7.1.26 erf; |error| < 1.5e-7).
@@ -509,6 +513,13 @@ fn median(v: &mut [f64]) -> f64 {
 
 /// Computes the need score of every household.
 pub fn need_index(h: &Households, params: &NeedParams) -> Result<NeedScore, NeedError> {
+    need_index_with(h, params, &Progress::new())
+}
+
+/// [`need_index`], stopping between indicators once `progress` is cancelled (each one is a
+/// pass over every household: about a second at 10M).
+pub fn need_index_with(h: &Households, params: &NeedParams, progress: &Progress) -> Result<NeedScore, NeedError> {
+    let check = || progress.check().map_err(|_| NeedError::Cancelled);
     let indicators = if params.indicators.is_empty() { auto_indicators(h) } else { params.indicators.clone() };
     if indicators.is_empty() {
         return Err(NeedError::NoIndicators(no_indicators_reason(h)));
@@ -532,6 +543,7 @@ pub fn need_index(h: &Households, params: &NeedParams) -> Result<NeedScore, Need
     let mut excluded = vec![false; n];
     let mut reports = Vec::new();
     for ind in &indicators {
+        check()?;
         let col = h.column(&ind.column).ok_or_else(|| NeedError::NoColumn(ind.column.clone(), names()))?;
         let categorical = !ind.categories.is_empty();
         let lookup: BTreeMap<String, f64> = ind.categories.iter().map(|(k, v)| (category_key(k), *v)).collect();
@@ -567,6 +579,7 @@ pub fn need_index(h: &Households, params: &NeedParams) -> Result<NeedScore, Need
                 })
                 .collect()
         };
+        check()?;
         // What could not be read, in input order.
         let mut unknown: BTreeMap<String, ()> = BTreeMap::new();
         let mut not_numbers: Vec<String> = Vec::new();

@@ -431,7 +431,7 @@ pub fn generate(
     }
     let quiet = Progress::new();
     progress.stage("quiz", count as u64 + 1);
-    let scored = analysis::need_stage(imp, analysis)?;
+    let scored = analysis::need_stage(imp, analysis, progress)?;
     let clustered = analysis::cluster_stage(imp, &scored, &analysis.cluster, &quiet)?;
     progress.check()?;
     let zones = analysis::zones_stage(imp, &scored, &clustered, &analysis.zones, &quiet)?;

@@ -103,7 +103,7 @@ fn the_key_agrees_with_brute_force() {
     let h = &imp.households;
     let all: Vec<(f64, f64)> = (0..h.len()).map(|i| (h.lat_deg[i], h.lon_deg[i])).collect();
     let accepted_ids: std::collections::HashSet<&str> = (0..h.len()).map(|i| h.id(i)).collect();
-    let scored = analysis::need_stage(&imp, &a).unwrap();
+    let scored = analysis::need_stage(&imp, &a, &needmap::progress::Progress::new()).unwrap();
     let pool: Vec<(f64, f64)> = (0..h.len()).filter(|&i| scored.critical[i]).map(|i| all[i]).collect();
     let (header, raw) = raw_csv();
     let col = |name: &str| header.iter().position(|c| c == name).unwrap();

@@ -297,7 +297,7 @@ fn run_job(job: Job, progress: &Progress, send: &dyn Fn(Msg), panic_at: Option<S
     let scored = match (from <= Stage::Need, upstream.scored) {
         (true, _) | (_, None) => {
             progress.stage("need", 1);
-            let s = Arc::new(analysis::need_stage(&imported, &a)?);
+            let s = Arc::new(analysis::need_stage(&imported, &a, progress)?);
             progress.check()?;
             send(Msg::Scored(s.clone()));
             s

@@ -58,6 +58,15 @@ fn named_as_output(e: WriteError, tmp: &Path, out: &Path) -> WriteError {
     }
 }
 
+/// An `Interrupted` error once the run was interrupted (Ctrl-C, SIGTERM): long writers call
+/// it now and then, so that a run stops within a second rather than after its last file.
+pub(crate) fn check_interrupted() -> io::Result<()> {
+    match crate::progress::interrupted() {
+        Some(signal) => Err(io::Error::new(io::ErrorKind::Interrupted, format!("interrupted (signal {signal})"))),
+        None => Ok(()),
+    }
+}
+
 /// Refuses to put an output in place once the run was interrupted (Ctrl-C, SIGTERM).
 fn not_interrupted(out: &Path) -> Result<(), WriteError> {
     match crate::progress::interrupted() {

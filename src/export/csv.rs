@@ -32,6 +32,9 @@ pub fn households_csv(path: &Path, o: &Outcome) -> io::Result<()> {
     w.write_record(&header)?;
     let mut rec: Vec<String> = Vec::with_capacity(header.len());
     for i in 0..h.len() {
+        if i % 65_536 == 0 {
+            super::atomic::check_interrupted()?;
+        }
         rec.clear();
         rec.extend((0..h.columns.len()).map(|c| h.text(i, c).to_string()));
         let s = o.scored.need.score[i];

@@ -190,6 +190,7 @@ pub fn households_parquet(path: &Path, o: &Outcome) -> io::Result<()> {
     let mut w = writer(path, schema.clone())?;
     let mut wkb = Vec::new();
     for start in (0..h.len()).step_by(BATCH) {
+        super::atomic::check_interrupted()?;
         let rows = start..(start + BATCH).min(h.len());
         let mut cols: Vec<ArrayRef> =
             types.iter().enumerate().map(|(c, &t)| input_array(h, c, t, rows.clone())).collect();
