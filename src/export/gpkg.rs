@@ -268,8 +268,9 @@ struct Layer<'c> {
     pending: usize,
     extent: Envelope,
     blob: Vec<u8>,
-    /// (fid, box) of every feature, for the R-tree.
-    boxes: Vec<(i64, Envelope)>,
+    /// (fid, box in the R-tree's 32-bit floats) of every feature, for the R-tree: 20 bytes
+    /// a household, since at 10M every byte here is 10 MB.
+    boxes: Vec<(u32, [f32; 4])>,
 }
 
 impl<'c> Layer<'c> {
@@ -333,7 +334,8 @@ impl<'c> Layer<'c> {
     fn begin_row(&mut self, fid: i64, env: &Envelope) -> rusqlite::Result<()> {
         self.insert.raw_bind_parameter(self.at(1), fid)?;
         self.insert.raw_bind_parameter(self.at(2), &self.blob[..])?;
-        self.boxes.push((fid, *env));
+        // fids are 1..=rows (households are counted in u32).
+        self.boxes.push((u32::try_from(fid).unwrap_or(u32::MAX), f32_box(env)));
         self.extent[0] = self.extent[0].min(env[0]);
         self.extent[1] = self.extent[1].max(env[1]);
         self.extent[2] = self.extent[2].min(env[2]);
@@ -393,18 +395,32 @@ impl<'c> Layer<'c> {
     fn finish(mut self, conn: &Connection) -> rusqlite::Result<()> {
         self.flush()?;
         let e = self.extent;
-        if e[0] <= e[1] {
-            let key = |b: &Envelope| {
-                let q = |v: f64, lo: f64, hi: f64| {
-                    if hi > lo { (((v - lo) / (hi - lo)) * 65535.0).round() as u32 } else { 0 }
+        // The tree order: Morton code of each box's centre, then fid, packed in one u64 with
+        // the box's position (8 bytes a feature rather than a sorted copy of the boxes).
+        let q = |v: f64, lo: f64, hi: f64| if hi > lo { (((v - lo) / (hi - lo)) * 65535.0).round() as u32 } else { 0 };
+        let mut order: Vec<u64> = self
+            .boxes
+            .iter()
+            .enumerate()
+            .map(|(k, (_, b))| {
+                let key = if e[0] <= e[1] {
+                    let x = q((f64::from(b[0]) + f64::from(b[1])) / 2.0, e[0], e[1]);
+                    let y = q((f64::from(b[2]) + f64::from(b[3])) / 2.0, e[2], e[3]);
+                    spread_bits(x) | (spread_bits(y) << 1)
+                } else {
+                    0
                 };
-                let x = q((b[0] + b[1]) / 2.0, e[0], e[1]);
-                let y = q((b[2] + b[3]) / 2.0, e[2], e[3]);
-                spread_bits(x) | (spread_bits(y) << 1)
-            };
-            self.boxes.sort_by_cached_key(|(fid, b)| (key(b), *fid));
-        }
-        bulk_load_rtree(conn, &format!("rtree_{}_geom", self.name), &self.boxes)?;
+                (u64::from(key) << 32) | k as u64
+            })
+            .collect();
+        // Positions follow fids, so (key, position) orders as (key, fid).
+        order.sort_unstable();
+        let boxes = std::mem::take(&mut self.boxes);
+        bulk_load_rtree(conn, &format!("rtree_{}_geom", self.name), order.len(), |k| {
+            let (fid, b) = boxes[(order[k] & 0xFFFF_FFFF) as usize];
+            (i64::from(fid), b)
+        })?;
+        drop(order);
         if e[0] <= e[1] {
             conn.execute(
                 "UPDATE gpkg_contents SET min_x = ?1, max_x = ?2, min_y = ?3, max_y = ?4 WHERE table_name = ?5",
@@ -438,8 +454,13 @@ fn f32_box(e: &Envelope) -> [f32; 4] {
 /// minx, maxx, miny, maxy as big-endian 32-bit floats; `<t>_rowid(rowid, nodeno)` maps each
 /// entry to its leaf and `<t>_parent(nodeno, parentnode)` each non-root node to its parent.
 /// SQLite's `rtreecheck()` verifies all of it (tests/gis.rs runs it).
-fn bulk_load_rtree(conn: &Connection, table: &str, boxes: &[(i64, Envelope)]) -> rusqlite::Result<()> {
-    if boxes.is_empty() {
+fn bulk_load_rtree(
+    conn: &Connection,
+    table: &str,
+    n: usize,
+    entry: impl Fn(usize) -> (i64, [f32; 4]),
+) -> rusqlite::Result<()> {
+    if n == 0 {
         return Ok(());
     }
     let size: i64 =
@@ -450,84 +471,104 @@ fn bulk_load_rtree(conn: &Connection, table: &str, boxes: &[(i64, Envelope)]) ->
     // (entry, node) of every leaf entry and (node, parent) of every inner node, inserted at
     // the end in key order: inserting them in the Z-order of the tree seeks all over the
     // B-tree for every row, which took most of the GeoPackage's time at 10M households.
-    let mut rowids: Vec<(i64, i64)> = Vec::with_capacity(boxes.len());
+    // Leaf entries are packed as id << 24 | node in one u64 (ids are fids, nodes ~n / 50).
+    let mut leaves: Vec<u64> = Vec::with_capacity(n);
     let mut parents: Vec<(i64, i64)> = Vec::new();
-    let mut level: Vec<(i64, [f32; 4])> = boxes.iter().map(|(id, e)| (*id, f32_box(e))).collect();
     let mut depth = 0u16;
     let mut next_no = 2i64;
     let mut blob = vec![0u8; size];
-    let mut write = |no: i64, depth_header: u16, cells: &[(i64, [f32; 4])]| -> rusqlite::Result<()> {
+    let mut write = |no: i64, depth_header: u16, cells: &mut dyn Iterator<Item = (i64, [f32; 4])>| {
         blob.fill(0);
         blob[..2].copy_from_slice(&depth_header.to_be_bytes());
-        blob[2..4].copy_from_slice(&(cells.len() as u16).to_be_bytes());
-        for (k, (id, b)) in cells.iter().enumerate() {
+        let mut count = 0u16;
+        let mut cover = [f32::INFINITY, f32::NEG_INFINITY, f32::INFINITY, f32::NEG_INFINITY];
+        let mut ids = Vec::with_capacity(max);
+        for (k, (id, b)) in cells.enumerate() {
             let at = 4 + 24 * k;
             blob[at..at + 8].copy_from_slice(&id.to_be_bytes());
             for (j, v) in b.iter().enumerate() {
                 blob[at + 8 + 4 * j..at + 12 + 4 * j].copy_from_slice(&v.to_be_bytes());
             }
+            cover = [cover[0].min(b[0]), cover[1].max(b[1]), cover[2].min(b[2]), cover[3].max(b[3])];
+            ids.push(id);
+            count += 1;
         }
-        node.execute(params![no, &blob[..]]).map(|_| ())
+        blob[2..4].copy_from_slice(&count.to_be_bytes());
+        node.execute(params![no, &blob[..]])?;
+        Ok::<_, rusqlite::Error>((ids, cover))
     };
+    let leaf = |id: i64, no: i64| -> rusqlite::Result<u64> {
+        match (u64::try_from(id), u64::try_from(no)) {
+            (Ok(id), Ok(no)) if id < 1 << 40 && no < 1 << 24 => Ok((id << 24) | no),
+            _ => Err(rusqlite::Error::ToSqlConversionFailure(format!("R-tree entry {id} in node {no}").into())),
+        }
+    };
+    // The level being packed: entries 0..len, read through `entry` at the leaves.
+    let mut level: Option<Vec<(i64, [f32; 4])>> = None;
+    let mut len = n;
     loop {
-        if level.len() <= max {
-            write(1, depth, &level)?;
-            let pairs = if depth == 0 { &mut rowids } else { &mut parents };
-            pairs.extend(level.iter().map(|(id, _)| (*id, 1)));
+        let get = |k: usize| match &level {
+            Some(l) => l[k],
+            None => entry(k),
+        };
+        if len <= max {
+            let (ids, _) = write(1, depth, &mut (0..len).map(get))?;
+            for id in ids {
+                if depth == 0 { leaves.push(leaf(id, 1)?) } else { parents.push((id, 1)) }
+            }
             break;
         }
         // Nodes as full as they can be, the entries spread evenly over them.
-        let n_nodes = level.len().div_ceil(max);
-        let per = level.len().div_ceil(n_nodes);
+        let n_nodes = len.div_ceil(max);
+        let per = len.div_ceil(n_nodes);
         let mut up = Vec::with_capacity(n_nodes);
-        for cells in level.chunks(per) {
+        for start in (0..len).step_by(per) {
             let no = next_no;
             next_no += 1;
-            write(no, 0, cells)?;
-            let mut b = cells[0].1;
-            let pairs = if depth == 0 { &mut rowids } else { &mut parents };
-            for (id, c) in cells {
-                pairs.push((*id, no));
-                b = [b[0].min(c[0]), b[1].max(c[1]), b[2].min(c[2]), b[3].max(c[3])];
+            let (ids, cover) = write(no, 0, &mut (start..(start + per).min(len)).map(get))?;
+            for id in ids {
+                if depth == 0 { leaves.push(leaf(id, no)?) } else { parents.push((id, no)) }
             }
-            up.push((no, b));
+            up.push((no, cover));
         }
-        level = up;
+        len = up.len();
+        level = Some(up);
         depth += 1;
     }
     drop(node);
-    insert_pairs(conn, &format!("{table}_rowid(rowid, nodeno)"), &mut rowids)?;
-    insert_pairs(conn, &format!("{table}_parent(nodeno, parentnode)"), &mut parents)
+    leaves.sort_unstable();
+    let rowids = leaves.iter().map(|&p| ((p >> 24) as i64, (p & 0xFF_FFFF) as i64));
+    insert_pairs(conn, &format!("{table}_rowid(rowid, nodeno)"), rowids)?;
+    drop(leaves);
+    parents.sort_unstable();
+    insert_pairs(conn, &format!("{table}_parent(nodeno, parentnode)"), parents.into_iter())
 }
 
 /// Inserts integer `pairs` into `target` (a table and its two columns) in key order, many rows
 /// per statement.
-fn insert_pairs(conn: &Connection, target: &str, pairs: &mut [(i64, i64)]) -> rusqlite::Result<()> {
+fn insert_pairs(conn: &Connection, target: &str, mut pairs: impl Iterator<Item = (i64, i64)>) -> rusqlite::Result<()> {
     const BATCH: usize = 500;
-    pairs.sort_unstable();
     let statement = |rows: usize| {
         let values = vec!["(?,?)"; rows].join(",");
         conn.prepare(&format!("INSERT INTO {target} VALUES {values}"))
     };
     let mut full = statement(BATCH)?;
-    let mut chunks = pairs.chunks_exact(BATCH);
-    for chunk in &mut chunks {
+    let mut chunk = Vec::with_capacity(BATCH);
+    loop {
+        chunk.clear();
+        chunk.extend((&mut pairs).take(BATCH));
+        let mut stmt = match chunk.len() {
+            0 => return Ok(()),
+            BATCH => None,
+            short => Some(statement(short)?),
+        };
+        let st = stmt.as_mut().unwrap_or(&mut full);
         for (k, (a, b)) in chunk.iter().enumerate() {
-            full.raw_bind_parameter(2 * k + 1, a)?;
-            full.raw_bind_parameter(2 * k + 2, b)?;
+            st.raw_bind_parameter(2 * k + 1, a)?;
+            st.raw_bind_parameter(2 * k + 2, b)?;
         }
-        full.raw_execute()?;
+        st.raw_execute()?;
     }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut last = statement(rest.len())?;
-        for (k, (a, b)) in rest.iter().enumerate() {
-            last.raw_bind_parameter(2 * k + 1, a)?;
-            last.raw_bind_parameter(2 * k + 2, b)?;
-        }
-        last.raw_execute()?;
-    }
-    Ok(())
 }
 
 /// The 16 low bits of `v` spread to the even bits of a u32 (for a Morton code).
@@ -854,7 +895,7 @@ mod tests {
                     ((i as i64 * 7919) % 100_003 + 1, [x, x + w, y, y + w])
                 })
                 .collect();
-            bulk_load_rtree(&conn, "r", &boxes).unwrap();
+            bulk_load_rtree(&conn, "r", n, |k| (boxes[k].0, f32_box(&boxes[k].1))).unwrap();
             let check: String = conn.query_row("SELECT rtreecheck('r')", [], |r| r.get(0)).unwrap();
             assert_eq!(check, "ok", "{n} boxes");
             let count: i64 = conn.query_row("SELECT count(*) FROM r", [], |r| r.get(0)).unwrap();
