@@ -850,7 +850,12 @@ fn run_pipeline(
     files: &export::ExportOptions,
 ) -> anyhow::Result<()> {
     atomic::check_target(out, Some(input), force)?;
-    let outcome = analysis::run(a, input, &cli_progress())?;
+    let mut outcome = analysis::run(a, input, &cli_progress())?;
+    // The unit vectors served the clustering and zones; no writer reads them (240 MB at 10M,
+    // freed before the writers' own buffers).
+    if let Some(imported) = std::sync::Arc::get_mut(&mut outcome.imported) {
+        imported.xyz = Vec::new();
+    }
     export::write_run(&outcome, input, out, force, files)?;
     let r = &outcome.imported.report;
     let critical = outcome.scored.critical.iter().filter(|&&c| c).count();

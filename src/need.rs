@@ -603,26 +603,32 @@ pub fn need_index_with(h: &Households, params: &NeedParams, progress: &Progress)
                 }
             }
         }
+        // Each column below is dropped as soon as the next is built: at 10M households each
+        // is 40-160 MB, and this stage set the run's peak memory.
         let missing = raw.iter().filter(|v| v.is_none()).count();
-        let mut present: Vec<f64> = raw.iter().flatten().copied().collect();
-        let imputed = (!present.is_empty() && missing > 0 && params.missing == Missing::ImputeMedian)
-            .then(|| median(&mut present));
+        let imputed = if missing > 0 && missing < n && params.missing == Missing::ImputeMedian {
+            let mut present: Vec<f64> = raw.iter().flatten().copied().collect();
+            Some(median(&mut present))
+        } else {
+            None
+        };
         let filled: Vec<f64> = raw.iter().map(|v| v.or(imputed).unwrap_or(f64::NAN)).collect();
+        drop(raw);
         // Transform over the values present (imputed included); missing stay NaN.
-        let idx: Vec<usize> = (0..n).filter(|&i| filled[i].is_finite()).collect();
-        let vals: Vec<f64> = idx.iter().map(|&i| filled[i]).collect();
-        let t = if categorical { vals.clone() } else { transform(&vals, ind.direction, ind.transform, ind.cutoff) };
+        let idx: Vec<u32> = (0..n as u32).filter(|&i| filled[i as usize].is_finite()).collect();
+        let vals: Vec<f64> = idx.iter().map(|&i| filled[i as usize]).collect();
+        drop(filled);
+        let t = if categorical { vals } else { transform(&vals, ind.direction, ind.transform, ind.cutoff) };
         let mut got = vec![false; n];
         for (k, &i) in idx.iter().enumerate() {
-            score[i] += ind.weight * t[k];
-            got[i] = true;
+            score[i as usize] += ind.weight * t[k];
+            got[i as usize] = true;
         }
         for i in 0..n {
             if !got[i] {
                 excluded[i] = true;
             }
         }
-        present.clear();
         let what = if categorical {
             "categories scored by the table (1 = worst)".to_string()
         } else {
