@@ -16,8 +16,8 @@ How ``dbscan`` works (the partition-and-merge scheme of MR-DBSCAN / RDD-DBSCAN):
    quantiles inside each strip: ``partitions`` tiles holding about as many points each, so a
    dense city is spread over many workers. The outer tiles reach -180/180 and -90/90, so
    every point has exactly one *owner* tile.
-2. **Halo.** Each point is also copied into every tile whose extent, widened by a
-   conservative margin, holds it: ``eps/R`` (plus a little) in latitude and
+2. **Halo.** Each point is also copied into every tile whose extent (the bounding box of
+   the points it owns), widened by a conservative margin, holds it: ``eps/R`` (plus a little) in latitude and
    ``asin(sin(eps/R) / cos(phi))`` in longitude, ``phi`` the largest ``|lat|`` of the widened
    tile (the exact bound of a spherical cap); longitudes are compared modulo 360 (the
    antimeridian), and a tile whose widened extent reaches a pole takes all longitudes. So a
@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -103,13 +104,17 @@ class Tiles:
             out[m] = s * self.per_strip + np.searchsorted(self.lat_cuts[s], lat[m], side="right")
         return out
 
-    def halo_windows(self, eps_m: float) -> np.ndarray:
+    def halo_windows(self, eps_m: float, extents: Optional[np.ndarray] = None) -> np.ndarray:
         """Each tile's extent widened to every point within eps of it: (lon_lo, width, lat_lo,
-        lat_hi), width >= 360 meaning all longitudes."""
+        lat_hi), width >= 360 meaning all longitudes, NaN for a tile without points.
+        ``extents``: the bounding boxes of the points each tile owns (NaN rows for none);
+        default the tiles' own extents (the outer ones reach the poles: all longitudes)."""
         d = eps_m / _MARGIN_RADIUS_M * 1.001 + 1e-12  # radians
         d_deg = math.degrees(d)
-        out = np.empty((self.count, 4), dtype=np.float64)
-        for t, (lo, hi, la, lb) in enumerate(self.extents):
+        out = np.full((self.count, 4), np.nan, dtype=np.float64)
+        for t, (lo, hi, la, lb) in enumerate(self.extents if extents is None else extents):
+            if math.isnan(lo):
+                continue
             lat_lo, lat_hi = la - d_deg, lb + d_deg
             phi = max(abs(lat_lo), abs(lat_hi))
             if phi >= 90.0 or math.sin(d) >= math.cos(math.radians(phi)):
@@ -150,6 +155,8 @@ def _copies(tiles: Tiles, windows: np.ndarray, lat: np.ndarray, lon: np.ndarray)
     idx: List[np.ndarray] = []
     tile: List[np.ndarray] = []
     for t, (start, width, lat_lo, lat_hi) in enumerate(windows):
+        if math.isnan(start):
+            continue
         m = (lat >= lat_lo) & (lat <= lat_hi)
         if width < 360.0:
             m &= np.mod(lon - start, 360.0) <= width
@@ -198,12 +205,15 @@ def dbscan(
     sample_size: int = 200_000,
     threads: int = 1,
     seed: int = 1,
+    timings: Optional[dict] = None,
 ):
     """Exact great-circle DBSCAN of ``df``'s points on Spark: the input rows plus ``cluster``
     (int64, -1 = noise), DBSCAN-equivalent to :func:`needmap.cluster` on one machine.
 
     ``partitions``: tiles (default 4 per Spark core); ``sample_size``: points sampled for the
     tile cuts; ``threads``: core threads per tile (Spark's tasks are the parallelism).
+    ``timings``: a dict to fill with seconds per stage (each stage is then run to completion
+    before the next, which costs an extra pass; for benchmarks).
     """
     if not (isinstance(eps_m, (int, float)) and math.isfinite(eps_m) and eps_m > 0):
         raise NeedmapError(f"eps_m is {eps_m}: give a radius above 0 metres")
@@ -216,6 +226,17 @@ def dbscan(
     _check_coords(df, lat, lon)
     if partitions is None:
         partitions = 4 * spark.sparkContext.defaultParallelism
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        if timings is not None:
+            now = time.perf_counter()
+            timings[name] = timings.get(name, 0.0) + now - clock
+            clock = now
+
+    acc_secs = spark.sparkContext.accumulator(0.0) if timings is not None else None
+    acc_copies = spark.sparkContext.accumulator(0) if timings is not None else None
     base = df.withColumn(_ROW, F.monotonically_increasing_id()).persist()
     try:
         pts = base.select(F.col(_ROW), F.col(lat).cast("double").alias("lat"), F.col(lon).cast("double").alias("lon"))
@@ -225,7 +246,8 @@ def dbscan(
         frac = min(1.0, sample_size / n)
         sample = pts.sample(False, frac, seed).select("lat", "lon").toPandas() if frac < 1 else pts.toPandas()
         tiles = tiles_from_sample(sample["lat"].to_numpy(), sample["lon"].to_numpy(), partitions)
-        windows = tiles.halo_windows(float(eps_m))
+        windows = tiles.halo_windows(float(eps_m), _owned_extents(pts, tiles))
+        lap("sample_and_tiles")
         eps_m = float(eps_m)
         min_points = int(min_points)
 
@@ -235,6 +257,8 @@ def dbscan(
                 lo = b["lon"].to_numpy(dtype=np.float64)
                 own = tiles.owner(la, lo)
                 i, t = _copies(tiles, windows, la, lo)
+                if acc_copies is not None:
+                    acc_copies.add(len(i))
                 yield pd.DataFrame(
                     {
                         "tile": t,
@@ -257,6 +281,7 @@ def dbscan(
 
         def run_tile(g: pd.DataFrame) -> pd.DataFrame:
             g = g.sort_values("row", kind="stable")
+            t0 = time.perf_counter()
             labels, core = _core.dbscan_core(
                 np.ascontiguousarray(g["lat"].to_numpy(dtype=np.float64)),
                 np.ascontiguousarray(g["lon"].to_numpy(dtype=np.float64)),
@@ -264,6 +289,8 @@ def dbscan(
                 min_points,
                 threads=threads,
             )
+            if acc_secs is not None:
+                acc_secs.add(time.perf_counter() - t0)
             keep = labels >= 0
             return pd.DataFrame(
                 {
@@ -291,6 +318,13 @@ def dbscan(
             .withColumn("key", F.col("tile") * F.lit(1 << 32) + F.col("local"))
             .persist()
         )
+        if timings is not None:
+            labelled.count()
+            lap("copy_shuffle_and_tile_dbscan")
+            timings["tile_dbscan_task_seconds"] = acc_secs.value
+            timings["copies"] = acc_copies.value
+            timings["points"] = n
+            timings["tiles"] = tiles.count
         try:
             # Pairs of (tile, cluster) sharing a truly core point (core in its owner tile).
             core_key = labelled.filter("core").select(F.col("row"), F.col("key").alias("core_key"))
@@ -303,6 +337,7 @@ def dbscan(
             )
             firsts = labelled.groupBy("key").agg(F.min("row").alias("first")).collect()
             final = _merge([(r["key"], r["core_key"]) for r in pairs], {r["key"]: r["first"] for r in firsts})
+            lap("merge")
             mapping = spark.createDataFrame(
                 pd.DataFrame({"key": np.fromiter(final.keys(), np.int64), "fid": np.fromiter(final.values(), np.int64)})
             )
@@ -319,11 +354,46 @@ def dbscan(
             )
             # Materialise before the cached inputs are released.
             result = result.localCheckpoint(eager=True)
+            lap("relabel_and_join")
         finally:
             labelled.unpersist()
         return result
     finally:
         base.unpersist()
+
+
+def _owned_extents(pts, tiles: Tiles) -> np.ndarray:
+    """The bounding box (lon_lo, lon_hi, lat_lo, lat_hi) of the points each tile owns, NaN
+    for none: a tile's halo is then as narrow as its points allow (an outer tile reaches the
+    pole but its points do not). Within a tile's strip longitudes do not wrap."""
+    F, _ = _spark_types()
+
+    def boxes(batches):
+        for b in batches:
+            la = b["lat"].to_numpy(dtype=np.float64)
+            lo = b["lon"].to_numpy(dtype=np.float64)
+            g = pd.DataFrame({"tile": tiles.owner(la, lo), "lat": la, "lon": lo}).groupby("tile")
+            yield pd.DataFrame(
+                {
+                    "tile": g.size().index.to_numpy(np.int64),
+                    "lon_lo": g["lon"].min().to_numpy(),
+                    "lon_hi": g["lon"].max().to_numpy(),
+                    "lat_lo": g["lat"].min().to_numpy(),
+                    "lat_hi": g["lat"].max().to_numpy(),
+                }
+            )
+
+    schema = "tile long, lon_lo double, lon_hi double, lat_lo double, lat_hi double"
+    rows = (
+        pts.mapInPandas(boxes, schema)
+        .groupBy("tile")
+        .agg(F.min("lon_lo").alias("a"), F.max("lon_hi").alias("b"), F.min("lat_lo").alias("c"), F.max("lat_hi").alias("d"))
+        .collect()
+    )
+    out = np.full((tiles.count, 4), np.nan, dtype=np.float64)
+    for r in rows:
+        out[r["tile"]] = (r["a"], r["b"], r["c"], r["d"])
+    return out
 
 
 def _merge(pairs: List[Tuple[int, int]], first: Dict[int, int]) -> Dict[int, int]:

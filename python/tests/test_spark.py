@@ -189,3 +189,28 @@ def test_zones_equal_one_machine(spark, city100k):
         np.testing.assert_allclose(got[c].to_numpy(float), ref[c].to_numpy(float), rtol=1e-9, err_msg=c)
     # Zones count households of other clusters and noise inside their polygons too.
     assert (ref["households"] > ref["members"]).any()
+
+
+def test_halo_holds_every_neighbourhood():
+    """The invariant the merge rests on, checked by brute force without Spark: every point
+    within eps of a point is copied into that point's owner tile (antimeridian, poles, a city)."""
+    rng = np.random.default_rng(3)
+    lat, lon = blobs(rng, [(0.0, 179.9995), (89.9995, 50.0), (-89.999, -10.0), (-12.05, -77.03), (60.0, -180.0)], 800, 300.0)
+    lat = np.concatenate([lat, rng.uniform(-90, 90, 2000)])
+    lon = np.concatenate([lon, rng.uniform(-180, 180, 2000)])
+    eps = 250.0
+    x = np.radians(np.column_stack([lat, lon]))
+    nbrs = BallTree(x, metric="haversine").query_radius(x, r=eps / EARTH_RADIUS_M)
+    for parts in (9, 64):
+        tiles = nms.tiles_from_sample(lat[::3], lon[::3], parts)
+        own = tiles.owner(lat, lon)
+        ext = np.full((tiles.count, 4), np.nan)
+        for t in np.unique(own):
+            m = own == t
+            ext[t] = (lon[m].min(), lon[m].max(), lat[m].min(), lat[m].max())
+        idx, tile = nms._copies(tiles, tiles.halo_windows(eps, ext), lat, lon)
+        copied = set(zip(idx.tolist(), tile.tolist()))
+        missing = [(i, j) for i in range(len(lat)) for j in nbrs[i] if (int(j), int(own[i])) not in copied]
+        assert not missing, f"{len(missing)} neighbours missing from their owner tile, e.g. {missing[:3]}"
+        # Each point once in its owner tile (its own neighbourhood includes itself).
+        assert len(set(zip(range(len(lat)), own.tolist())) - copied) == 0
