@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """needmap.spark.dbscan in Spark local mode vs one-machine needmap.cluster on the same points.
 
-    python3 scripts/bench_spark.py households.csv [--eps 150] [--min-points 10]
+    python3 scripts/bench_spark.py households.csv [more.csv ...] [--eps 150] [--min-points 10]
         [--master local[2]] [--partitions 64] [--check]
 
 Reads lat/lon from the CSV (../shared/bench/gen_households.py), writes them once to Parquet
@@ -25,7 +25,7 @@ import pandas as pd
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("csv")
+    ap.add_argument("csv", nargs="+", help="one or more CSVs, concatenated (10M = two 5M parts)")
     ap.add_argument("--eps", type=float, default=150.0)
     ap.add_argument("--min-points", type=int, default=10)
     ap.add_argument("--master", default="local[2]")
@@ -39,7 +39,7 @@ def main() -> None:
     from needmap import _core
     from pyspark.sql import SparkSession
 
-    pdf = pd.read_csv(a.csv, usecols=["lat", "lon"])
+    pdf = pd.concat([pd.read_csv(c, usecols=["lat", "lon"]) for c in a.csv], ignore_index=True)
     lat = pdf["lat"].to_numpy(np.float64)
     lon = pdf["lon"].to_numpy(np.float64)
     t = time.perf_counter()

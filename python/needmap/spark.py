@@ -511,29 +511,49 @@ def zones(
         caps = h.filter(F.col("c") >= 0).groupBy("c").applyInPandas(reach, reach_schema).toPandas()
         if caps.empty:
             return spark.createDataFrame([], _zones_schema(T))
-        cid = caps["c"].to_numpy(np.int64)
-        cxyz = _xyz(caps["clat"].to_numpy(), caps["clon"].to_numpy())
         # The polygon is within `reach` of the centre in the zone's local plane; 1% and 50 m
         # more covers the plane's distortion at zone sizes and the rounding of the centre.
         rad = (caps["reach"].to_numpy() * 1.01 + 50.0) / EARTH_RADIUS_M
-        chord2 = (2 * np.sin(np.minimum(rad, math.pi) / 2)) ** 2
+        cells = _cap_cells(caps["c"].to_numpy(np.int64), caps["clat"].to_numpy(), caps["clon"].to_numpy(), rad)
+        grid, polar_rows, cap_cells = cells
+        cxyz = _xyz(caps["clat"].to_numpy(), caps["clon"].to_numpy())
+        cap_df = spark.createDataFrame(
+            pd.DataFrame(
+                {
+                    "zone": caps["c"].to_numpy(np.int64),
+                    "zx": cxyz[:, 0],
+                    "zy": cxyz[:, 1],
+                    "zz": cxyz[:, 2],
+                    "chord2": (2 * np.sin(np.minimum(rad, math.pi) / 2)) ** 2,
+                }
+            )
+        )
+        cap_cells_df = spark.createDataFrame(cap_cells).join(cap_df, "zone")
 
-        def spread(batches):
+        def keys(batches):
             for b in batches:
-                p = _xyz(b["lat"].to_numpy(), b["lon"].to_numpy())
-                rows: List[np.ndarray] = []
-                zs: List[np.ndarray] = []
-                for s in range(0, len(cid), 256):
-                    d2 = ((p[:, None, :] - cxyz[None, s : s + 256, :]) ** 2).sum(axis=2)
-                    i, k = np.nonzero(d2 <= chord2[None, s : s + 256])
-                    rows.append(i)
-                    zs.append(cid[s + k])
-                i = np.concatenate(rows)
-                out = b.iloc[i].reset_index(drop=True)
-                out["zone"] = np.concatenate(zs)
-                yield out
+                la = b["lat"].to_numpy(dtype=np.float64)
+                lo = b["lon"].to_numpy(dtype=np.float64)
+                row, col = grid(la, lo)
+                k1 = row * (grid.cols + 1) + col + 1
+                polar = np.isin(row, polar_rows)
+                out = b.assign(cell=k1)
+                if polar.any():
+                    out = pd.concat([out, b[polar].assign(cell=row[polar] * (grid.cols + 1))], ignore_index=True)
+                p = _xyz(out["lat"].to_numpy(), out["lon"].to_numpy())
+                yield out.assign(hx=p[:, 0], hy=p[:, 1], hz=p[:, 2])
 
-        cand_schema = T.StructType(list(h.schema.fields) + [T.StructField("zone", T.LongType())])
+        key_schema = T.StructType(
+            [T.StructField(f.name, f.dataType, True) for f in h.schema.fields]
+            + [T.StructField(c, T.LongType() if c == "cell" else T.DoubleType()) for c in ["cell", "hx", "hy", "hz"]]
+        )
+        d2 = (F.col("hx") - F.col("zx")) ** 2 + (F.col("hy") - F.col("zy")) ** 2 + (F.col("hz") - F.col("zz")) ** 2
+        candidates = (
+            h.mapInPandas(keys, key_schema)
+            .join(F.broadcast(cap_cells_df), "cell")
+            .filter(d2 <= F.col("chord2"))
+            .select(*h.columns, "zone")
+        )
 
         def figures(g: pd.DataFrame) -> pd.DataFrame:
             g = g.sort_values("ord", kind="stable")
@@ -545,7 +565,7 @@ def zones(
             return pd.DataFrame([{k: z.get(k) for k in _ZONE_COLUMNS[:-1] + ["geometry", "priority_value"]}])
 
         fig_schema = T.StructType(list(_zones_schema(T).fields) + [T.StructField("priority_value", T.DoubleType())])
-        figs = h.mapInPandas(spread, cand_schema).groupBy("zone").applyInPandas(figures, fig_schema).toPandas()
+        figs = candidates.groupBy("zone").applyInPandas(figures, fig_schema).toPandas()
     finally:
         h.unpersist()
     figs["_neg_p"] = -figs["priority_value"]
@@ -554,6 +574,58 @@ def zones(
     figs["rank"] = np.arange(1, len(figs) + 1)
     figs = figs[_ZONE_COLUMNS]
     return spark.createDataFrame(figs, _zones_schema(T))
+
+
+class _Grid:
+    """Cells of ``size`` degrees in latitude and longitude (rows from -90, columns from -180)."""
+
+    def __init__(self, size: float) -> None:
+        self.size = size
+        self.rows = int(math.ceil(180.0 / size))
+        self.cols = int(math.ceil(360.0 / size))
+
+    def __call__(self, lat: np.ndarray, lon: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        row = np.clip(np.floor((np.asarray(lat) + 90.0) / self.size), 0, self.rows - 1).astype(np.int64)
+        col = np.mod(np.floor((np.asarray(lon) + 180.0) / self.size), self.cols).astype(np.int64)
+        return row, col
+
+
+def _cap_cells(zone: np.ndarray, clat: np.ndarray, clon: np.ndarray, rad: np.ndarray):
+    """The grid cells each zone's cap (``rad`` radians around its centre) may touch, as
+    (grid, rows whose cells include an any-longitude cell, DataFrame zone/cell). A cap that
+    reaches a pole or wraps the whole circle of its latitude takes the row's any-longitude
+    cell (column -1) instead of every column. Households join on their cell (and, in those
+    rows, the any-longitude cell too)."""
+    r_deg = np.degrees(rad) * 1.001 + 1e-9
+    size = float(np.clip(np.median(2 * r_deg), 1e-3, 10.0))
+    size = 360.0 / math.ceil(360.0 / size)  # whole columns round the globe: wrapping by modulo is exact
+    grid = _Grid(size)
+    zs: List[int] = []
+    keys: List[int] = []
+    polar_rows = set()
+    for z, la, lo, r, rd in zip(zone, clat, clon, rad, r_deg):
+        r0, _ = grid(np.array([la - rd]), np.array([0.0]))
+        r1, _ = grid(np.array([la + rd]), np.array([0.0]))
+        phi = min(90.0, abs(la) + rd)
+        rows = np.arange(r0[0], r1[0] + 1)
+        if phi >= 90.0 or math.sin(r) >= math.cos(math.radians(phi)):
+            cols = np.array([-1])
+            polar_rows.update(rows.tolist())
+        else:
+            dlon = math.degrees(math.asin(math.sin(r) / math.cos(math.radians(phi)))) * 1.001 + 1e-9
+            if 2 * dlon >= 360.0 - 2 * size:
+                cols = np.array([-1])
+                polar_rows.update(rows.tolist())
+            else:
+                c0 = int(math.floor((lo - dlon + 180.0) / size))
+                c1 = int(math.floor((lo + dlon + 180.0) / size))
+                cols = np.mod(np.arange(c0, c1 + 1), grid.cols)
+        for row in rows:
+            for col in cols:
+                zs.append(int(z))
+                keys.append(int(row) * (grid.cols + 1) + int(col) + 1)
+    df = pd.DataFrame({"zone": np.asarray(zs, dtype=np.int64), "cell": np.asarray(keys, dtype=np.int64)})
+    return grid, np.asarray(sorted(polar_rows), dtype=np.int64), df.drop_duplicates()
 
 
 def _zones_schema(T):  # noqa: N803

@@ -144,6 +144,13 @@ def test_antimeridian_and_pole(spark):
     for partitions in (16, 49):
         got = spark_labels(spark, pdf, eps, mp, partitions=partitions)
         check_equivalent(lat, lon, ref, got, eps, mp)
+    # Zones across the antimeridian and around the poles: as on one machine.
+    want = pd.DataFrame(json.loads(_core.zones_for_labels(lat, lon, ref)))
+    zdf = spark.createDataFrame(pdf.assign(cluster=ref))
+    have = nms.zones(zdf, order_by="id").toPandas()
+    assert len(want) >= 4
+    for c in ["zone", "rank", "households", "members", "geometry"]:
+        assert list(have[c]) == list(want[c]), c
 
 
 def test_bad_input_is_a_clear_error(spark):
