@@ -63,7 +63,7 @@ def main() -> None:
         t = time.perf_counter()
         out = nms.dbscan(df, eps_m=a.eps, min_points=a.min_points, partitions=a.partitions, timings=timings)
         spark_total = time.perf_counter() - t
-        got = out.select("cluster").toPandas()["cluster"].to_numpy()
+        got = out.select("id", "cluster").toPandas().sort_values("id")["cluster"].to_numpy()
     res = {
         "n": len(lat),
         "master": a.master,

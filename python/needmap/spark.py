@@ -208,7 +208,8 @@ def dbscan(
     timings: Optional[dict] = None,
 ):
     """Exact great-circle DBSCAN of ``df``'s points on Spark: the input rows plus ``cluster``
-    (int64, -1 = noise), DBSCAN-equivalent to :func:`needmap.cluster` on one machine.
+    (int64, -1 = noise), DBSCAN-equivalent to :func:`needmap.cluster` on one machine. As with
+    any Spark join, the rows' order is not kept (sort by a key column if it matters).
 
     ``partitions``: tiles (default 4 per Spark core); ``sample_size``: points sampled for the
     tile cuts; ``threads``: core threads per tile (Spark's tasks are the parallelism).
@@ -349,7 +350,6 @@ def dbscan(
             result = (
                 base.join(per_row.withColumnRenamed("row", _ROW), _ROW, "left")
                 .withColumn("cluster", F.coalesce(F.col("cluster"), F.lit(-1).cast("long")))
-                .orderBy(_ROW)
                 .drop(_ROW)
             )
             # Materialise before the cached inputs are released.

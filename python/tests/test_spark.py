@@ -74,7 +74,9 @@ def check_equivalent(lat, lon, ref, got, eps_m, min_points):
 def spark_labels(spark, pdf, eps_m, min_points, partitions):
     df = spark.createDataFrame(pdf)
     out = nms.dbscan(df, eps_m=eps_m, min_points=min_points, partitions=partitions).toPandas()
-    # Rows come back in input order with their columns intact.
+    out = out.sort_values("id").reset_index(drop=True)
+    # Every row comes back once, with its columns intact.
+    np.testing.assert_array_equal(out["lat"].to_numpy(), pdf["lat"].to_numpy())
     np.testing.assert_array_equal(out["id"].to_numpy(), pdf["id"].to_numpy())
     assert out["cluster"].dtype == np.int64
     return out["cluster"].to_numpy()
