@@ -14,10 +14,12 @@ use std::time::Duration;
 use needmap::analysis::{self, Analysis, Candidates, Imported, RunError};
 use needmap::cli::{ClusterArgs, ImportArgs, NeedArgs};
 use needmap::cluster::Method;
+use needmap::cluster::dbscan::{self, DbscanParams};
 use needmap::data::{self, ColumnKind, Format, Households, ImportReport, Keep};
 use needmap::need::Selection;
 use needmap::progress::Progress;
 use needmap::sites::{CandidateSource, SitesFlags};
+use needmap::zones::{Hull, Priority, Zone, ZoneInputs, ZoneParams, build_zones};
 use numpy::{IntoPyArray, PyReadonlyArray1};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
 use pyo3::prelude::*;
@@ -248,6 +250,150 @@ fn cluster<'py>(
     info.set_item("note", clustered.suggestion.as_ref().map(|s| s.note.clone()))?;
     let labels: Vec<i64> = clustered.labels.iter().map(|&l| i64::from(l)).collect();
     Ok((labels.into_pyarray(py).into_any(), info))
+}
+
+/// DBSCAN on arrays with the core flags too (`needmap.spark` runs it on each tile): labels
+/// (int64, -1 = noise) and core (bool), the same function `cluster(method="dbscan")` runs.
+#[pyfunction]
+#[pyo3(signature = (lat, lon, eps_m, min_points, threads=None))]
+fn dbscan_core<'py>(
+    py: Python<'py>,
+    lat: PyReadonlyArray1<'py, f64>,
+    lon: PyReadonlyArray1<'py, f64>,
+    eps_m: f64,
+    min_points: usize,
+    threads: Option<usize>,
+) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+    if !(eps_m.is_finite() && eps_m > 0.0) {
+        return Err(NeedmapError::new_err(format!("eps_m is {eps_m}: give a radius above 0 metres")));
+    }
+    if min_points == 0 {
+        return Err(NeedmapError::new_err("min_points is 0: give 1 or more (the household itself counts)"));
+    }
+    let lat = lat.as_slice().map_err(|e| PyValueError::new_err(format!("lat: {e}")))?;
+    let lon = lon.as_slice().map_err(|e| PyValueError::new_err(format!("lon: {e}")))?;
+    let xyz = households_from_arrays(lat, lon)?.xyz();
+    let params = DbscanParams { eps_m, min_points };
+    let out = drive(py, None, threads, None, |progress| {
+        dbscan::dbscan(&xyz, None, &params, progress).map_err(|e| match e {
+            dbscan::DbscanError::Cancelled => RunError::Cancelled,
+            e => RunError::Cluster(format!("DBSCAN: {e}")),
+        })
+    })?;
+    let labels: Vec<i64> = out.labels.iter().map(|&l| i64::from(l)).collect();
+    Ok((labels.into_pyarray(py).into_any(), out.core.into_pyarray(py).into_any()))
+}
+
+fn parse_zone_params(hull: &str, concavity: f64, priority: &str) -> PyResult<ZoneParams> {
+    let hull = match hull {
+        "convex" => Hull::Convex,
+        "concave" => Hull::Concave { concavity },
+        other => return Err(NeedmapError::new_err(format!("hull {other:?} is not \"convex\" or \"concave\""))),
+    };
+    let priority: Priority = serde_json::from_value(serde_json::Value::String(priority.to_string())).map_err(|_| {
+        NeedmapError::new_err(format!(
+            "priority {priority:?} is not one of total_need, mean_need, critical_households, critical_share, \
+             people, households, density"
+        ))
+    })?;
+    Ok(ZoneParams { hull, priority })
+}
+
+/// The value a zone is ranked by (as `zones::build_zones` ranks).
+fn priority_value(z: &Zone, p: Priority) -> f64 {
+    match p {
+        Priority::TotalNeed => z.total_need,
+        Priority::MeanNeed => z.mean_need,
+        Priority::CriticalHouseholds => z.critical as f64,
+        Priority::CriticalShare => z.critical_share,
+        Priority::People => z.people.unwrap_or(z.households as f64),
+        Priority::Households => z.households as f64,
+        Priority::Density => z.density_per_km2,
+    }
+}
+
+/// `zones.csv`'s figures (the core's `zones::build_zones`) for given cluster labels: a JSON
+/// list of zones, ranked, each with `geometry` (WKT), `priority_value` (unrounded, what the
+/// rank sorts by) and `reach_m` (the farthest polygon vertex from the centre, great-circle).
+#[pyfunction]
+#[pyo3(signature = (lat, lon, labels, need=None, critical=None, people=None, hull="convex", concavity=2.0,
+                    priority="total_need", threads=None))]
+#[allow(clippy::too_many_arguments)]
+fn zones_for_labels<'py>(
+    py: Python<'py>,
+    lat: PyReadonlyArray1<'py, f64>,
+    lon: PyReadonlyArray1<'py, f64>,
+    labels: PyReadonlyArray1<'py, i64>,
+    need: Option<PyReadonlyArray1<'py, f64>>,
+    critical: Option<PyReadonlyArray1<'py, bool>>,
+    people: Option<PyReadonlyArray1<'py, f64>>,
+    hull: &str,
+    concavity: f64,
+    priority: &str,
+    threads: Option<usize>,
+) -> PyResult<String> {
+    let params = parse_zone_params(hull, concavity, priority)?;
+    let lat = lat.as_slice().map_err(|e| PyValueError::new_err(format!("lat: {e}")))?;
+    let lon = lon.as_slice().map_err(|e| PyValueError::new_err(format!("lon: {e}")))?;
+    let n = lat.len();
+    let xyz = households_from_arrays(lat, lon)?.xyz();
+    let same_len = |name: &str, len: usize| -> PyResult<()> {
+        if len != n {
+            return Err(NeedmapError::new_err(format!("{name} has {len} values and lat {n}: give one per household")));
+        }
+        Ok(())
+    };
+    let labels = labels.as_slice().map_err(|e| PyValueError::new_err(format!("labels: {e}")))?;
+    same_len("labels", labels.len())?;
+    let labels: Vec<i32> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| {
+            i32::try_from(l.max(-1))
+                .map_err(|_| NeedmapError::new_err(format!("labels[{i}] is {l}: cluster numbers must be below 2^31")))
+        })
+        .collect::<PyResult<_>>()?;
+    let need: Vec<f64> = match need {
+        Some(a) => a.as_slice().map_err(|e| PyValueError::new_err(format!("need: {e}")))?.to_vec(),
+        None => vec![f64::NAN; n],
+    };
+    same_len("need", need.len())?;
+    let critical: Vec<bool> = match critical {
+        Some(a) => a.as_slice().map_err(|e| PyValueError::new_err(format!("critical: {e}")))?.to_vec(),
+        None => vec![true; n],
+    };
+    same_len("critical", critical.len())?;
+    let people: Option<Vec<f64>> = match people {
+        Some(a) => Some(a.as_slice().map_err(|e| PyValueError::new_err(format!("people: {e}")))?.to_vec()),
+        None => None,
+    };
+    if let Some(p) = &people {
+        same_len("people", p.len())?;
+    }
+    let built = drive(py, None, threads, None, |progress| {
+        let inp =
+            ZoneInputs { xyz: &xyz, need: &need, critical: &critical, people: people.as_deref(), labels: &labels };
+        build_zones(&inp, &params, progress).map_err(|_| RunError::Cancelled)
+    })?;
+    let zones: Vec<serde_json::Value> = built
+        .zones
+        .iter()
+        .map(|z| {
+            let mut p = needmap::export::geojson::zone_properties(z);
+            let reach = z
+                .ring
+                .iter()
+                .map(|&(x, y)| needmap::sphere::distance_m(z.centre.0, z.centre.1, x, y))
+                .fold(0.0, f64::max);
+            if let Some(m) = p.as_object_mut() {
+                m.insert("geometry".into(), serde_json::Value::String(wkt_polygon(&z.ring)));
+                m.insert("priority_value".into(), serde_json::json!(priority_value(z, params.priority)));
+                m.insert("reach_m".into(), serde_json::json!(reach));
+            }
+            p
+        })
+        .collect();
+    to_json(&zones)
 }
 
 fn array_report(n: usize) -> ImportReport {
@@ -693,6 +839,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("NeedmapError", m.py().get_type::<NeedmapError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(cluster, m)?)?;
+    m.add_function(wrap_pyfunction!(dbscan_core, m)?)?;
+    m.add_function(wrap_pyfunction!(zones_for_labels, m)?)?;
     m.add_function(wrap_pyfunction!(read, m)?)?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_function(wrap_pyfunction!(sites, m)?)?;
