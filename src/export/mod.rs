@@ -145,6 +145,12 @@ pub fn write_run(
     })
 }
 
+/// The error of writing `name` in `dir`.
+fn io_at(dir: &Path, name: &str) -> impl FnOnce(std::io::Error) -> WriteError + use<> {
+    let path = dir.join(name);
+    move |error| WriteError::Io { path, error }
+}
+
 /// zones.geojson, households.csv, zones.csv, the optional tables, zones.kml and zones.gpx;
 /// returns how long the field-kit files took (milliseconds).
 fn write_tables(
@@ -153,10 +159,7 @@ fn write_tables(
     input: &Path,
     opts: &ExportOptions,
 ) -> Result<Vec<(&'static str, f64)>, WriteError> {
-    let io = |name: &str| {
-        let p = dir.join(name);
-        move |source| WriteError::Io { path: p, error: source }
-    };
+    let io = |name: &str| io_at(dir, name);
     std::fs::write(dir.join("zones.geojson"), geojson::zones_geojson(&outcome.zones.zones))
         .map_err(io("zones.geojson"))?;
     csv::households_csv(&dir.join("households.csv"), outcome).map_err(io("households.csv"))?;
@@ -184,10 +187,7 @@ fn write_report_and_rest(
     opts: &ExportOptions,
     timings: Vec<(&'static str, f64)>,
 ) -> Result<(), WriteError> {
-    let io = |name: &str| {
-        let p = dir.join(name);
-        move |source| WriteError::Io { path: p, error: source }
-    };
+    let io = |name: &str| io_at(dir, name);
     let mut report = report_json(outcome);
     if let (Some(c), Some(map)) = (&opts.command, report.as_object_mut()) {
         // Before the timings, which stay last.
@@ -263,10 +263,7 @@ pub fn write_field_kit(
     input: &Path,
     opts: &ExportOptions,
 ) -> Result<Vec<(&'static str, f64)>, WriteError> {
-    let io = |name: &str| {
-        let p = dir.join(name);
-        move |source| WriteError::Io { path: p, error: source }
-    };
+    let io = |name: &str| io_at(dir, name);
     let strings = Strings::new(opts.lang);
     let title = input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut timings = Vec::new();
