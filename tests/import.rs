@@ -169,3 +169,26 @@ fn geopoint_wkt_hxl_and_named_columns() {
         ImportOptions { lat_column: Some("norte".into()), lon_column: Some("este".into()), ..Default::default() };
     assert_eq!(read(&path, &opts).0.lon_deg, [-77.0]);
 }
+
+/// A quote that never closes makes the csv crate read the rest of the file as one value: the
+/// report says where it opened and how far it reached, and a closed quoted line break does not.
+#[test]
+fn an_unclosed_quote_is_named_with_the_lines_it_swallowed() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let (h, r) = read(&corpus.join("unclosed_quote.csv"), &ImportOptions::default());
+    let lines = std::fs::read_to_string(corpus.join("unclosed_quote.csv")).unwrap().lines().count();
+    let note = r.notes.iter().find(|n| n.contains("never closed")).expect("a note on the open quote");
+    assert!(note.starts_with("line 7: "), "{note}");
+    assert!(note.contains(&format!("(line {lines})")), "{note}");
+    // Households up to the quote are read as before.
+    assert_eq!(h.len(), 6);
+    let (_, r) = read(&corpus.join("quoted_newlines.csv"), &ImportOptions::default());
+    assert!(!r.notes.iter().any(|n| n.contains("never closed")), "{:?}", r.notes);
+    // A closed quoted field with a line break as the very last value, no final newline.
+    let dir = tempfile::tempdir().unwrap();
+    let closed = dir.path().join("closed.csv");
+    std::fs::write(&closed, "id,lat,lon,note\n1,-12.05,-77.04,ok\n2,-12.06,-77.05,\"two\nlines\"").unwrap();
+    let (h, r) = read(&closed, &ImportOptions::default());
+    assert_eq!(h.len(), 2);
+    assert!(!r.notes.iter().any(|n| n.contains("never closed")), "{:?}", r.notes);
+}

@@ -21,6 +21,11 @@ pub(crate) struct CsvSource {
     latin1_fields: u64,
     len: u64,
     bom: bool,
+    /// (first line, last line) of a last record whose quote never closed: the csv crate reads
+    /// everything from the quote to the end of the file as one field.
+    unclosed: Option<(u64, u64)>,
+    /// (line, line breaks) of the last field of the record read last, when it has any.
+    last_breaks: Option<(u64, u64)>,
 }
 
 const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
@@ -125,6 +130,8 @@ impl CsvSource {
             latin1_fields: 0,
             len,
             bom,
+            unclosed: None,
+            last_breaks: None,
         };
         let mut header = Rec::default();
         if !s.read(&mut header)? {
@@ -151,12 +158,26 @@ impl CsvSource {
     fn read(&mut self, rec: &mut Rec) -> Result<bool, ImportError> {
         rec.clear();
         match self.reader.read_byte_record(&mut self.record) {
-            Ok(false) => Ok(false),
+            Ok(false) => {
+                if let Some((line, breaks)) = self.last_breaks.take() {
+                    self.unclosed = self.unclosed_quote(line, breaks);
+                }
+                Ok(false)
+            }
             Ok(true) => {
                 rec.line = self.record.position().map_or(0, |p| p.line());
                 for field in self.record.iter() {
                     decode(field, &mut self.latin1_fields, rec);
                 }
+                // Line breaks in the last field: if this turns out to be the file's last record,
+                // its quote may never have closed.
+                self.last_breaks = self
+                    .record
+                    .iter()
+                    .next_back()
+                    .map(|f| f.trim_ascii_end().iter().filter(|&&b| b == b'\n').count() as u64)
+                    .filter(|&n| n > 0)
+                    .map(|n| (rec.line, n));
                 Ok(true)
             }
             Err(e) => {
@@ -167,6 +188,21 @@ impl CsvSource {
                 Err(ImportError::At { path: self.path.clone(), line, column, problem: format!("cannot parse: {e}") })
             }
         }
+    }
+}
+
+impl CsvSource {
+    /// For the file's last record (from `first_line`, `breaks` line breaks in its last field):
+    /// the lines it spans when the file does not end with the closing quote, i.e. a quote
+    /// opened in it was never closed.
+    fn unclosed_quote(&self, first_line: u64, breaks: u64) -> Option<(u64, u64)> {
+        let mut f = File::open(&self.path).ok()?;
+        let from = self.len.saturating_sub(64);
+        std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(from)).ok()?;
+        let mut tail = Vec::new();
+        f.read_to_end(&mut tail).ok()?;
+        let end = tail.iter().rposition(|b| !b.is_ascii_whitespace())?;
+        (tail[end] != b'"').then_some((first_line, first_line + breaks))
     }
 }
 
@@ -244,6 +280,12 @@ impl Source for CsvSource {
 
     fn notes(&self) -> Vec<String> {
         let mut notes = Vec::new();
+        if let Some((first, last)) = self.unclosed {
+            notes.push(format!(
+                "line {first}: a quote (\") opened in this record is never closed, so everything from it to the end of \
+                 the file (line {last}) was read as one value; close or remove that quote and read the file again"
+            ));
+        }
         if self.bom {
             notes.push("UTF-8 with a byte-order mark".to_string());
         }
