@@ -238,10 +238,29 @@ impl PgSource {
                 .unwrap_or(0),
             None => 0,
         };
+        // A table's rows in a stable order: by its primary key, when it has one (heap order
+        // changes with updates and vacuum, and clustering is order-sensitive at the borders).
+        let order = match &table {
+            Some((s, t)) => {
+                let key: Vec<String> = client
+                    .query(
+                        "SELECT a.attname::text FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND \
+                         a.attnum = ANY(i.indkey) WHERE i.indrelid = to_regclass($1) AND i.indisprimary ORDER BY \
+                         array_position(i.indkey::int2[], a.attnum)",
+                        &[&format!("{}.{}", ident(s), ident(t))],
+                    )
+                    .map_err(db)?
+                    .iter()
+                    .map(|r| format!("t.{}", ident(r.get::<_, &str>(0))))
+                    .collect();
+                if key.is_empty() { String::new() } else { format!(" ORDER BY {}", key.join(", ")) }
+            }
+            None => String::new(),
+        };
         let select = if cols.is_empty() { "1".to_string() } else { cols.join(", ") };
         client
             .batch_execute(&format!(
-                "BEGIN READ ONLY; DECLARE needmap_rows NO SCROLL CURSOR FOR SELECT {select} FROM {from} AS t"
+                "BEGIN READ ONLY; DECLARE needmap_rows NO SCROLL CURSOR FOR SELECT {select} FROM {from} AS t{order}"
             ))
             .map_err(db)?;
         Ok(Self {
