@@ -15,6 +15,7 @@ pub mod csv;
 mod csv_chunks;
 pub mod geojson;
 pub mod parquet;
+pub mod postgis;
 pub mod validate;
 pub mod xlsx;
 
@@ -69,6 +70,10 @@ pub enum Format {
     Parquet {
         geometry: Option<String>,
     },
+    /// A PostgreSQL table or query; PostGIS when `geometry` names its point column.
+    Postgis {
+        geometry: Option<String>,
+    },
 }
 
 impl fmt::Display for Format {
@@ -80,6 +85,8 @@ impl fmt::Display for Format {
             Format::Geojson => write!(f, "GeoJSON"),
             Format::Parquet { geometry: Some(g) } => write!(f, "GeoParquet (geometry column {g:?})"),
             Format::Parquet { geometry: None } => write!(f, "Parquet"),
+            Format::Postgis { geometry: Some(g) } => write!(f, "PostGIS (geometry column {g:?})"),
+            Format::Postgis { geometry: None } => write!(f, "PostgreSQL"),
         }
     }
 }
@@ -580,6 +587,13 @@ pub fn import_tuned(
     progress: &Progress,
     tuning: Tuning,
 ) -> Result<(Households, ImportReport), ImportError> {
+    if let Some(url) = path.to_str().filter(|s| postgis::is_url(s)) {
+        let url = postgis::PgUrl::parse(url)?;
+        let mut source = postgis::PgSource::open(&url)?;
+        let total = source.progress().1;
+        progress.stage("import", total);
+        return read_all(&url.path(), &mut source, opts, keep, progress, total, tuning);
+    }
     let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => ImportError::file(path, "no such file; check the path"),
         _ => ImportError::file(path, format!("cannot read: {e}")),
@@ -653,7 +667,10 @@ fn read_all(
         sample.push(rec.clone());
     }
     // Points from a geometry (GeoJSON, GeoParquet) rather than from coordinate columns.
-    let is_geojson = matches!(source.format(), Format::Geojson | Format::Parquet { geometry: Some(_) });
+    let is_geojson = matches!(
+        source.format(),
+        Format::Geojson | Format::Parquet { geometry: Some(_) } | Format::Postgis { geometry: Some(_) }
+    );
     let detected = columns::detect(path, &headers, source.hxl(), &sample, opts, is_geojson)?;
 
     let keep_cols: Vec<usize> = (0..headers.len())
@@ -775,7 +792,7 @@ impl<'a> Checker<'a> {
             det,
             keep_cols,
             // Neither has lines, nor records of another length than the header.
-            geojson: matches!(format, Format::Geojson | Format::Parquet { .. }),
+            geojson: matches!(format, Format::Geojson | Format::Parquet { .. } | Format::Postgis { .. }),
             accuracy_cutoff_m: opts.accuracy_cutoff_m,
             id_kept,
             decimal_comma: matches!(format, Format::Csv { delimiter: ';' }),

@@ -352,7 +352,9 @@ pub(crate) fn whole_set_flags(h: &Households, _path: &Path, flags: &mut Vec<Issu
     let dup = earlier.len();
     for (i, first) in earlier {
         let at = match h.line[first as usize] {
-            0 if matches!(h.format, Some(super::Format::Parquet { .. })) => format!("row {}", h.row[first as usize]),
+            0 if matches!(h.format, Some(super::Format::Parquet { .. } | super::Format::Postgis { .. })) => {
+                format!("row {}", h.row[first as usize])
+            }
             0 => format!("feature {}", h.row[first as usize]),
             l => format!("line {l}"),
         };
