@@ -76,7 +76,8 @@ pub struct Zone {
 }
 
 impl Zone {
-    fn priority_value(&self, p: Priority) -> f64 {
+    /// The value zones are ranked by under `p` (highest first).
+    pub fn priority_value(&self, p: Priority) -> f64 {
         match p {
             Priority::TotalNeed => self.total_need,
             Priority::MeanNeed => self.mean_need,

@@ -19,7 +19,7 @@ use needmap::data::{self, ColumnKind, Format, Households, ImportReport, Keep};
 use needmap::need::Selection;
 use needmap::progress::Progress;
 use needmap::sites::{CandidateSource, SitesFlags};
-use needmap::zones::{Hull, Priority, Zone, ZoneInputs, ZoneParams, build_zones};
+use needmap::zones::{Hull, Priority, ZoneInputs, ZoneParams, build_zones};
 use numpy::{IntoPyArray, PyReadonlyArray1};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
 use pyo3::prelude::*;
@@ -299,19 +299,6 @@ fn parse_zone_params(hull: &str, concavity: f64, priority: &str) -> PyResult<Zon
     Ok(ZoneParams { hull, priority })
 }
 
-/// The value a zone is ranked by (as `zones::build_zones` ranks).
-fn priority_value(z: &Zone, p: Priority) -> f64 {
-    match p {
-        Priority::TotalNeed => z.total_need,
-        Priority::MeanNeed => z.mean_need,
-        Priority::CriticalHouseholds => z.critical as f64,
-        Priority::CriticalShare => z.critical_share,
-        Priority::People => z.people.unwrap_or(z.households as f64),
-        Priority::Households => z.households as f64,
-        Priority::Density => z.density_per_km2,
-    }
-}
-
 /// `zones.csv`'s figures (the core's `zones::build_zones`) for given cluster labels: a JSON
 /// list of zones, ranked, each with `geometry` (WKT), `priority_value` (unrounded, what the
 /// rank sorts by) and `reach_m` (the farthest polygon vertex from the centre, great-circle).
@@ -387,7 +374,7 @@ fn zones_for_labels<'py>(
                 .fold(0.0, f64::max);
             if let Some(m) = p.as_object_mut() {
                 m.insert("geometry".into(), serde_json::Value::String(wkt_polygon(&z.ring)));
-                m.insert("priority_value".into(), serde_json::json!(priority_value(z, params.priority)));
+                m.insert("priority_value".into(), serde_json::json!(z.priority_value(params.priority)));
                 m.insert("reach_m".into(), serde_json::json!(reach));
             }
             p
