@@ -152,7 +152,7 @@ fn io_at(dir: &Path, name: &str) -> impl FnOnce(std::io::Error) -> WriteError + 
 }
 
 /// zones.geojson, households.csv, zones.csv, the optional tables, zones.kml and zones.gpx;
-/// returns how long the field-kit files took (milliseconds).
+/// returns how long zones.kml and zones.gpx took (milliseconds).
 fn write_tables(
     dir: &Path,
     outcome: &Outcome,
@@ -176,7 +176,26 @@ fn write_tables(
         };
         write().map_err(io("hotspots.csv"))?;
     }
-    write_field_kit(dir, outcome, input, opts)
+    let strings = Strings::new(opts.lang);
+    let title = input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut timings = Vec::new();
+    let mut t = Instant::now();
+    let mut lap = |name: &'static str, t: &mut Instant| {
+        timings.push((name, t.elapsed().as_secs_f64() * 1000.0));
+        *t = Instant::now();
+    };
+    let write_xml = |name: &str, f: &dyn Fn(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>| {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join(name))?);
+        f(&mut w)?;
+        std::io::Write::flush(&mut w)
+    };
+    write_xml("zones.kml", &|w| kml::zones_kml(w, outcome, strings, opts.kml_households, &title))
+        .map_err(io("zones.kml"))?;
+    lap("write_kml", &mut t);
+    write_xml("zones.gpx", &|w| gpx::zones_gpx(w, &outcome.zones.zones, outcome.sites.as_deref(), strings, &title))
+        .map_err(io("zones.gpx"))?;
+    lap("write_gpx", &mut t);
+    Ok(timings)
 }
 
 /// report.json (with `timings`), analysis.toml, the sites and audit files, then the printed
@@ -254,36 +273,6 @@ fn print_files(dir: &Path, opts: &ExportOptions) -> Result<(), WriteError> {
             .map_err(|e| WriteError::Io { path: out.clone(), error: std::io::Error::other(e.to_string()) })?;
     }
     Ok(())
-}
-
-/// Writes `zones.kml` and `zones.gpx` into `dir`; returns how long each took (milliseconds).
-pub fn write_field_kit(
-    dir: &Path,
-    outcome: &Outcome,
-    input: &Path,
-    opts: &ExportOptions,
-) -> Result<Vec<(&'static str, f64)>, WriteError> {
-    let io = |name: &str| io_at(dir, name);
-    let strings = Strings::new(opts.lang);
-    let title = input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut timings = Vec::new();
-    let mut t = Instant::now();
-    let mut lap = |name: &'static str, t: &mut Instant| {
-        timings.push((name, t.elapsed().as_secs_f64() * 1000.0));
-        *t = Instant::now();
-    };
-    let write_xml = |name: &str, f: &dyn Fn(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>| {
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join(name))?);
-        f(&mut w)?;
-        std::io::Write::flush(&mut w)
-    };
-    write_xml("zones.kml", &|w| kml::zones_kml(w, outcome, strings, opts.kml_households, &title))
-        .map_err(io("zones.kml"))?;
-    lap("write_kml", &mut t);
-    write_xml("zones.gpx", &|w| gpx::zones_gpx(w, &outcome.zones.zones, outcome.sites.as_deref(), strings, &title))
-        .map_err(io("zones.gpx"))?;
-    lap("write_gpx", &mut t);
-    Ok(timings)
 }
 
 /// `needmap.gpkg` in `dir`, its `last_change` the input's modification time.
