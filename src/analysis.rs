@@ -507,8 +507,16 @@ pub fn cluster_stage(
         Candidates::Critical => scored.critical.clone(),
         Candidates::All => vec![true; n],
     };
-    let idx: Vec<usize> = (0..n).filter(|&i| candidates[i]).collect();
-    let pts: Vec<Xyz> = idx.iter().map(|&i| imp.xyz[i]).collect();
+    // With every household a candidate (`needmap cluster`, households = "all"), the stage
+    // works on the imported points themselves rather than on a copy.
+    let all = candidates.iter().all(|&c| c);
+    let idx: Vec<usize> = if all { Vec::new() } else { (0..n).filter(|&i| candidates[i]).collect() };
+    let at = |k: usize| if all { k } else { idx[k] };
+    let pts: std::borrow::Cow<[Xyz]> = if all {
+        std::borrow::Cow::Borrowed(&imp.xyz)
+    } else {
+        std::borrow::Cow::Owned(idx.iter().map(|&i| imp.xyz[i]).collect())
+    };
     let mut resolved = cfg.clone();
     let mut suggestion = None;
     let mut inertia_m2 = None;
@@ -523,7 +531,7 @@ pub fn cluster_stage(
             }
             let weights: Option<Vec<f64>> = match (&imp.people, cfg.weight_by_people) {
                 (Some(p), true) => {
-                    Some(idx.iter().map(|&i| if p[i].is_finite() { p[i].max(0.0) } else { 1.0 }).collect())
+                    Some((0..pts.len()).map(at).map(|i| if p[i].is_finite() { p[i].max(0.0) } else { 1.0 }).collect())
                 }
                 (None, true) => {
                     return Err(RunError::Cluster(
@@ -542,18 +550,23 @@ pub fn cluster_stage(
         }
         Method::Kmeans | Method::Hdbscan => {
             let weights: Option<Vec<f64>> =
-                (cfg.need_weighted).then(|| idx.iter().map(|&i| scored.need.score[i].max(0.0)).collect());
+                (cfg.need_weighted).then(|| (0..pts.len()).map(at).map(|i| scored.need.score[i].max(0.0)).collect());
             let out = cluster::run_other(cfg, &pts, weights.as_deref(), progress)?;
             inertia_m2 = out.1;
             out.0
         }
     };
-    let mut labels = vec![-1; n];
-    for (k, &i) in idx.iter().enumerate() {
-        labels[i] = sub_labels[k];
-    }
     let clusters = sub_labels.iter().copied().max().map_or(0, |m| (m + 1).max(0) as usize);
     let noise = sub_labels.iter().filter(|&&l| l < 0).count();
+    let labels = if all {
+        sub_labels
+    } else {
+        let mut labels = vec![-1; n];
+        for (k, &i) in idx.iter().enumerate() {
+            labels[i] = sub_labels[k];
+        }
+        labels
+    };
     Ok(Clustered { labels, candidates, clusters, noise, resolved, suggestion, inertia_m2 })
 }
 

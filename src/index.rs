@@ -57,15 +57,89 @@ pub fn k_distances(points: &[Xyz], min_points: usize, max_sample: usize) -> Vec<
     if points.len() < 2 || min_points < 2 {
         return Vec::new();
     }
-    let index = Index::new(points);
+    let tree = KdTree::new(points);
     let step = points.len().div_ceil(max_sample.max(1));
-    let mut d: Vec<f64> = points
-        .par_iter()
-        .step_by(step)
-        .filter_map(|&p| index.kth_distance_m(p, min_points.min(points.len())))
-        .collect();
+    let k = min_points.min(points.len());
+    let mut d: Vec<f64> =
+        points.par_iter().step_by(step).map(|&p| metres_from_chord(tree.kth_chord2(p, k).sqrt())).collect();
     d.sort_by(f64::total_cmp);
     d
+}
+
+/// Slices this short are scanned rather than split.
+const KD_LEAF: usize = 16;
+
+/// An implicit k-d tree: only a permutation of the households' indices (4 bytes each), the
+/// median of each slice on its axis (x, y, z in turn) at the slice's middle, the smaller
+/// values before it, the larger after. For the k-distance curve, where an R-tree of a
+/// million households (~90 bytes each with its bulk-load copies) was most of `needmap
+/// cluster`'s memory. Distances are the same `chord2` as [`Index`]'s, so the k-th distance is
+/// the same number.
+struct KdTree<'a> {
+    pts: &'a [Xyz],
+    idx: Vec<u32>,
+}
+
+impl<'a> KdTree<'a> {
+    fn new(pts: &'a [Xyz]) -> Self {
+        let mut idx: Vec<u32> = (0..pts.len() as u32).collect();
+        Self::build(pts, &mut idx, 0);
+        Self { pts, idx }
+    }
+
+    fn build(pts: &[Xyz], idx: &mut [u32], axis: usize) {
+        if idx.len() <= KD_LEAF {
+            return;
+        }
+        let mid = idx.len() / 2;
+        idx.select_nth_unstable_by(mid, |&a, &b| pts[a as usize][axis].total_cmp(&pts[b as usize][axis]));
+        let (lo, rest) = idx.split_at_mut(mid);
+        let hi = &mut rest[1..];
+        let next = (axis + 1) % 3;
+        if lo.len() > 50_000 {
+            rayon::join(|| Self::build(pts, lo, next), || Self::build(pts, hi, next));
+        } else {
+            Self::build(pts, lo, next);
+            Self::build(pts, hi, next);
+        }
+    }
+
+    /// The squared chord to the `k`-th nearest household of `q` (k ≥ 1; a household in the
+    /// tree is its own first). `k` must not exceed the number of households.
+    fn kth_chord2(&self, q: Xyz, k: usize) -> f64 {
+        // The k smallest so far, ascending.
+        let mut best: Vec<f64> = Vec::with_capacity(k + 1);
+        self.search(&self.idx, 0, q, k, &mut best);
+        best[k - 1]
+    }
+
+    fn offer(best: &mut Vec<f64>, k: usize, d: f64) {
+        if best.len() == k && d >= best[k - 1] {
+            return;
+        }
+        let at = best.partition_point(|&b| b <= d);
+        best.insert(at, d);
+        best.truncate(k);
+    }
+
+    fn search(&self, idx: &[u32], axis: usize, q: Xyz, k: usize, best: &mut Vec<f64>) {
+        if idx.len() <= KD_LEAF {
+            for &i in idx {
+                Self::offer(best, k, crate::sphere::chord2(q, self.pts[i as usize]));
+            }
+            return;
+        }
+        let mid = idx.len() / 2;
+        let m = self.pts[idx[mid] as usize];
+        let gap = q[axis] - m[axis];
+        let (near, far) = if gap < 0.0 { (&idx[..mid], &idx[mid + 1..]) } else { (&idx[mid + 1..], &idx[..mid]) };
+        let next = (axis + 1) % 3;
+        self.search(near, next, q, k, best);
+        Self::offer(best, k, crate::sphere::chord2(q, m));
+        if best.len() < k || gap * gap < best[k - 1] {
+            self.search(far, next, q, k, best);
+        }
+    }
 }
 
 /// The knee of a sorted k-distance curve (Kneedle: the point farthest below the chord from
@@ -135,6 +209,35 @@ mod tests {
         assert_eq!(knee(&[1.0, 1.0, 1.0, 1.0, 1.0, 1.0]), None);
         assert_eq!(round2(147.3), 150.0);
         assert_eq!(round2(0.0123), 0.012);
+    }
+
+    #[test]
+    fn k_distances_equal_the_r_tree_s() {
+        // A dense city with duplicates and a few remote households: every sampled k-th
+        // distance equals the R-tree's nearest-neighbour walk.
+        let mut ll: Vec<(f64, f64)> = (0..3000)
+            .map(|i| (-77.0 + (i as f64 * 0.618).fract() * 0.03, -12.0 + (i as f64 * 0.754).fract() * 0.03))
+            .collect();
+        let dups: Vec<(f64, f64)> = (0..40).map(|i| ll[i * 7]).collect();
+        ll.extend(dups);
+        ll.extend([(-70.0, -15.0), (179.9999, 0.0), (-179.9999, 0.0), (0.0, 89.9999)]);
+        let pts: Vec<Xyz> = ll.iter().map(|&(a, b)| xyz_from_lonlat(a, b)).collect();
+        let idx = Index::new(&pts);
+        for k in [2, 5, 14, 40] {
+            let got = k_distances(&pts, k, 500);
+            let step = pts.len().div_ceil(500);
+            let mut want: Vec<f64> = pts.iter().step_by(step).map(|&p| idx.kth_distance_m(p, k).unwrap()).collect();
+            want.sort_by(f64::total_cmp);
+            assert_eq!(got, want, "k = {k}");
+        }
+        // k larger than the households: the farthest one.
+        let few = &pts[..5];
+        assert_eq!(k_distances(few, 9, 10), {
+            let i = Index::new(few);
+            let mut w: Vec<f64> = few.iter().map(|&p| i.kth_distance_m(p, 5).unwrap()).collect();
+            w.sort_by(f64::total_cmp);
+            w
+        });
     }
 
     #[test]
