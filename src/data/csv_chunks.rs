@@ -113,9 +113,7 @@ impl Part {
         self.lon.clear();
         self.accuracy_m.clear();
         self.id_key.clear();
-        self.cells.text.clear();
-        self.cells.ends.clear();
-        self.cells.row_start.clear();
+        self.cells.clear();
         self.rejects.clear();
         self.flags.clear();
     }
