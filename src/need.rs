@@ -175,29 +175,39 @@ pub fn phi(z: f64) -> f64 {
 
 /// Transforms complete values (no missing) to [0, 1] with 1 = most need.
 pub fn transform(values: &[f64], direction: Direction, transform: Transform, cutoff: Option<f64>) -> Vec<f64> {
+    transform_owned(values.to_vec(), direction, transform, cutoff)
+}
+
+/// [`transform`], its result written over `values` (at 10M households one column less in
+/// memory while the need index is built).
+pub fn transform_owned(
+    mut values: Vec<f64>,
+    direction: Direction,
+    transform: Transform,
+    cutoff: Option<f64>,
+) -> Vec<f64> {
     let n = values.len();
     if n == 0 {
-        return Vec::new();
+        return values;
     }
     let worse_high = direction == Direction::HigherIsWorse;
     let orient = |t: f64| if worse_high { t } else { 1.0 - t };
     match transform {
         Transform::MinMax => {
             let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-            values.iter().map(|&v| if hi > lo { orient((v - lo) / (hi - lo)) } else { 0.0 }).collect()
+            values.iter_mut().for_each(|v| *v = if hi > lo { orient((*v - lo) / (hi - lo)) } else { 0.0 });
         }
         Transform::ZScore => {
             let mean = values.iter().sum::<f64>() / n as f64;
             let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
             let sd = var.sqrt();
-            values.iter().map(|&v| if sd > 0.0 { orient(phi((v - mean) / sd)) } else { 0.5 }).collect()
+            values.iter_mut().for_each(|v| *v = if sd > 0.0 { orient(phi((*v - mean) / sd)) } else { 0.5 });
         }
         Transform::Percentile => {
             // Mid-rank: (values below + half the values equal) / n, through one sort of
             // (value, position) pairs rather than two searches per value.
             let mut sorted: Vec<(f64, u32)> = values.iter().enumerate().map(|(i, &v)| (v, i as u32)).collect();
             sorted.par_sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            let mut out = vec![0.0; n];
             let mut s = 0;
             while s < n {
                 let v = sorted[s].0;
@@ -205,23 +215,20 @@ pub fn transform(values: &[f64], direction: Direction, transform: Transform, cut
                 let e = s + sorted[s..].partition_point(|x| x.0 == v);
                 let rank = orient((s as f64 + 0.5 * (e - s) as f64) / n as f64);
                 for &(_, i) in &sorted[s..e] {
-                    out[i as usize] = rank;
+                    values[i as usize] = rank;
                 }
                 s = e;
             }
-            out
         }
         Transform::Cutoff => {
             let c = cutoff.unwrap_or(f64::NAN);
-            values
-                .iter()
-                .map(|&v| {
-                    let deprived = if worse_high { v >= c } else { v <= c };
-                    if deprived { 1.0 } else { 0.0 }
-                })
-                .collect()
+            values.iter_mut().for_each(|v| {
+                let deprived = if worse_high { *v >= c } else { *v <= c };
+                *v = if deprived { 1.0 } else { 0.0 };
+            });
         }
     }
+    values
 }
 
 /// The weighted mean of transformed complete columns. For examples and tests.
@@ -549,18 +556,19 @@ pub fn need_index_with(h: &Households, params: &NeedParams, progress: &Progress)
         let lookup: BTreeMap<String, f64> = ind.categories.iter().map(|(k, v)| (category_key(k), *v)).collect();
         // Values in parallel; a categorical column's texts are few, so each thread keeps what
         // it has looked up (up to a few thousand texts).
-        let raw: Vec<Option<f64>> = if categorical {
+        // NaN is "no value" (numbers read are always finite): 8 bytes a household, not 16.
+        let mut raw: Vec<f64> = if categorical {
             (0..n)
                 .into_par_iter()
-                .map_init(FxHashMap::<&str, Option<f64>>::default, |seen, i| {
+                .map_init(FxHashMap::<&str, f64>::default, |seen, i| {
                     let t = h.text(i, col).trim();
                     if t.is_empty() {
-                        return None;
+                        return f64::NAN;
                     }
                     if let Some(&v) = seen.get(t) {
                         return v;
                     }
-                    let v = lookup.get(&category_key(t)).copied();
+                    let v = lookup.get(&category_key(t)).copied().unwrap_or(f64::NAN);
                     if seen.len() < 4096 {
                         seen.insert(t, v);
                     }
@@ -573,9 +581,13 @@ pub fn need_index_with(h: &Households, params: &NeedParams, progress: &Progress)
                 .map(|i| {
                     let t = h.text(i, col).trim();
                     if t.is_empty() {
-                        return None;
+                        return f64::NAN;
                     }
-                    parse_number(t).ok().flatten().or_else(|| parse_bool(t).map(|b| if b { 1.0 } else { 0.0 }))
+                    parse_number(t)
+                        .ok()
+                        .flatten()
+                        .or_else(|| parse_bool(t).map(|b| if b { 1.0 } else { 0.0 }))
+                        .unwrap_or(f64::NAN)
                 })
                 .collect()
         };
@@ -585,7 +597,7 @@ pub fn need_index_with(h: &Households, params: &NeedParams, progress: &Progress)
         let mut not_numbers: Vec<String> = Vec::new();
         let mut not_number_count = 0usize;
         for (i, v) in raw.iter().enumerate() {
-            if v.is_some() {
+            if !v.is_nan() {
                 continue;
             }
             let t = h.text(i, col).trim();
@@ -605,28 +617,39 @@ pub fn need_index_with(h: &Households, params: &NeedParams, progress: &Progress)
         }
         // Each column below is dropped as soon as the next is built: at 10M households each
         // is 40-160 MB, and this stage set the run's peak memory.
-        let missing = raw.iter().filter(|v| v.is_none()).count();
+        let missing = raw.iter().filter(|v| v.is_nan()).count();
         let imputed = if missing > 0 && missing < n && params.missing == Missing::ImputeMedian {
-            let mut present: Vec<f64> = raw.iter().flatten().copied().collect();
+            let mut present: Vec<f64> = raw.iter().copied().filter(|v| !v.is_nan()).collect();
             Some(median(&mut present))
         } else {
             None
         };
-        let filled: Vec<f64> = raw.iter().map(|v| v.or(imputed).unwrap_or(f64::NAN)).collect();
-        drop(raw);
-        // Transform over the values present (imputed included); missing stay NaN.
-        let idx: Vec<u32> = (0..n as u32).filter(|&i| filled[i as usize].is_finite()).collect();
-        let vals: Vec<f64> = idx.iter().map(|&i| filled[i as usize]).collect();
-        drop(filled);
-        let t = if categorical { vals } else { transform(&vals, ind.direction, ind.transform, ind.cutoff) };
-        let mut got = vec![false; n];
-        for (k, &i) in idx.iter().enumerate() {
-            score[i as usize] += ind.weight * t[k];
-            got[i as usize] = true;
+        if let Some(m) = imputed {
+            raw.iter_mut().filter(|v| v.is_nan()).for_each(|v| *v = m);
         }
-        for i in 0..n {
-            if !got[i] {
-                excluded[i] = true;
+        // Transform over the values present (imputed included); the others are excluded.
+        // Usually every household has a value: then no index of them is made.
+        let present: Option<Vec<u32>> = raw
+            .iter()
+            .any(|v| !v.is_finite())
+            .then(|| (0..n as u32).filter(|&i| raw[i as usize].is_finite()).collect());
+        if let Some(idx) = &present {
+            raw = idx.iter().map(|&i| raw[i as usize]).collect();
+        }
+        let t = if categorical { raw } else { transform_owned(raw, ind.direction, ind.transform, ind.cutoff) };
+        match &present {
+            None => score.iter_mut().zip(&t).for_each(|(s, v)| *s += ind.weight * v),
+            Some(idx) => {
+                let mut got = vec![false; n];
+                for (k, &i) in idx.iter().enumerate() {
+                    score[i as usize] += ind.weight * t[k];
+                    got[i as usize] = true;
+                }
+                for i in 0..n {
+                    if !got[i] {
+                        excluded[i] = true;
+                    }
+                }
             }
         }
         let what = if categorical {

@@ -271,6 +271,8 @@ struct Layer<'c> {
     /// (fid, box in the R-tree's 32-bit floats) of every feature, for the R-tree: 20 bytes
     /// a household, since at 10M every byte here is 10 MB.
     boxes: Vec<(u32, [f32; 4])>,
+    /// Whether `boxes` is filled; false when [`Layer::finish_with`] gets them elsewhere.
+    keep_boxes: bool,
 }
 
 impl<'c> Layer<'c> {
@@ -320,6 +322,7 @@ impl<'c> Layer<'c> {
             extent: EMPTY_ENVELOPE,
             blob: Vec::with_capacity(64),
             boxes: Vec::new(),
+            keep_boxes: true,
         })
     }
 
@@ -335,7 +338,9 @@ impl<'c> Layer<'c> {
         self.insert.raw_bind_parameter(self.at(1), fid)?;
         self.insert.raw_bind_parameter(self.at(2), &self.blob[..])?;
         // fids are 1..=rows (households are counted in u32).
-        self.boxes.push((u32::try_from(fid).unwrap_or(u32::MAX), f32_box(env)));
+        if self.keep_boxes {
+            self.boxes.push((u32::try_from(fid).unwrap_or(u32::MAX), f32_box(env)));
+        }
         self.extent[0] = self.extent[0].min(env[0]);
         self.extent[1] = self.extent[1].max(env[1]);
         self.extent[2] = self.extent[2].min(env[2]);
@@ -393,16 +398,27 @@ impl<'c> Layer<'c> {
     /// boxes in Z-order (Morton code of their centres) so that each node covers a compact
     /// area.
     fn finish(mut self, conn: &Connection) -> rusqlite::Result<()> {
+        let boxes = std::mem::take(&mut self.boxes);
+        self.finish_with(conn, boxes.len(), |k| (i64::from(boxes[k].0), boxes[k].1))
+    }
+
+    /// [`Layer::finish`] with the features' (fid, box) given by `entry` (fids ascending with
+    /// `k`) rather than kept in `boxes`: the households layer reads them from the households,
+    /// 200 MB at 10M not held twice.
+    fn finish_with(
+        mut self,
+        conn: &Connection,
+        n: usize,
+        entry: impl Fn(usize) -> (i64, [f32; 4]),
+    ) -> rusqlite::Result<()> {
         self.flush()?;
         let e = self.extent;
         // The tree order: Morton code of each box's centre, then fid, packed in one u64 with
         // the box's position (8 bytes a feature rather than a sorted copy of the boxes).
         let q = |v: f64, lo: f64, hi: f64| if hi > lo { (((v - lo) / (hi - lo)) * 65535.0).round() as u32 } else { 0 };
-        let mut order: Vec<u64> = self
-            .boxes
-            .iter()
-            .enumerate()
-            .map(|(k, (_, b))| {
+        let mut order: Vec<u64> = (0..n)
+            .map(|k| {
+                let b = entry(k).1;
                 let key = if e[0] <= e[1] {
                     let x = q((f64::from(b[0]) + f64::from(b[1])) / 2.0, e[0], e[1]);
                     let y = q((f64::from(b[2]) + f64::from(b[3])) / 2.0, e[2], e[3]);
@@ -415,10 +431,8 @@ impl<'c> Layer<'c> {
             .collect();
         // Positions follow fids, so (key, position) orders as (key, fid).
         order.sort_unstable();
-        let boxes = std::mem::take(&mut self.boxes);
         bulk_load_rtree(conn, &format!("rtree_{}_geom", self.name), order.len(), |k| {
-            let (fid, b) = boxes[(order[k] & 0xFFFF_FFFF) as usize];
-            (i64::from(fid), b)
+            entry((order[k] & 0xFFFF_FFFF) as usize)
         })?;
         drop(order);
         if e[0] <= e[1] {
@@ -706,6 +720,8 @@ fn households_layer(conn: &Connection, o: &Outcome, last_change: &str) -> rusqli
         "Households with their need score, critical flag, cluster and zone (needmap)",
         last_change,
     )?;
+    // The R-tree's boxes come from the households when the layer is finished.
+    l.keep_boxes = false;
     let n_in = h.columns.len();
     for i in 0..h.len() {
         l.point(i as i64 + 1, h.lon_deg[i], h.lat_deg[i])?;
@@ -744,7 +760,10 @@ fn households_layer(conn: &Connection, o: &Outcome, last_change: &str) -> rusqli
         }
         l.end_row()?;
     }
-    l.finish(conn)
+    l.finish_with(conn, h.len(), |i| {
+        let (x, y) = (h.lon_deg[i], h.lat_deg[i]);
+        (i as i64 + 1, f32_box(&[x, x, y, y]))
+    })
 }
 
 fn sites_layer(conn: &Connection, o: &Outcome, last_change: &str) -> rusqlite::Result<()> {
