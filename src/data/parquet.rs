@@ -404,7 +404,9 @@ fn tie_free(v: f64) -> bool {
     let tz = m.trailing_zeros();
     m >>= tz;
     e += i64::from(tz);
-    e >= 0 || (m as f64).log10() + (-e) as f64 * std::f64::consts::LOG10_2.mul_add(-1.0, 1.0) >= 18.01
+    // log10(m) from below by its bit length (no log10 call: this runs for every value).
+    let log10_m = f64::from(63 - m.leading_zeros()) * std::f64::consts::LOG10_2;
+    e >= 0 || log10_m + (-e) as f64 * (1.0 - std::f64::consts::LOG10_2) >= 18.01
 }
 
 /// One column of a batch, ready to write any row as text.
