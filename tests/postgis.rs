@@ -420,9 +420,8 @@ fn rejects_of_a_table_with_a_primary_key_are_named_by_it() {
     let o = needmap(d.path(), &["inspect", &with(url, "table=hh_pk")]);
     assert!(o.status.success(), "{}", show(&["inspect"], &o));
     let out = String::from_utf8_lossy(&o.stdout);
-    let want = format!("***@");
     let line = out.lines().find(|l| l.starts_with("rejected:")).unwrap_or_else(|| panic!("{out}"));
-    assert!(line.contains(&format!(": survey=r2, household_id={first}: ")) && line.contains(&want), "{line}");
+    assert!(line.contains(&format!(": survey=r2, household_id={first}: ")) && line.contains("***@"), "{line}");
     // A table without a key: its rows by number.
     let o = needmap(d.path(), &["inspect", &with(url, "query=SELECT%20*%20FROM%20hh_pk%20ORDER%20BY%201,2")]);
     let out = String::from_utf8_lossy(&o.stdout);

@@ -361,8 +361,9 @@ pub struct Issue {
     pub id: Option<String>,
     /// A database row's primary key, `column=value` (`, ` between the columns of a
     /// composite key): what names the row where a file would give a line.
+    /// (Boxed: the row checks return an `Issue` as their error, kept small.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
+    pub key: Option<Box<str>>,
     pub message: String,
 }
 
@@ -846,7 +847,12 @@ impl<'a> Checker<'a> {
             column_name: column.and_then(|c| self.headers.get(c).cloned()),
             id: self.det.id.map(|c| rec.field(c).to_string()).filter(|s| !s.is_empty()),
             key: (!self.key.is_empty()).then(|| {
-                self.key.iter().map(|&c| format!("{}={}", self.headers[c], rec.field(c))).collect::<Vec<_>>().join(", ")
+                self.key
+                    .iter()
+                    .map(|&c| format!("{}={}", self.headers[c], rec.field(c)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+                    .into()
             }),
             message,
         }

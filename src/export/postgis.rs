@@ -144,6 +144,8 @@ impl PgDestination {
         let url = self.url.clone();
         let err = |e: postgres::Error| url_err(&url, db_problem(&e));
         let s = ident(&self.schema);
+        let stopped =
+            |e: std::io::Error| url_err(&url, format!("{e}; nothing of this run was written to the database"));
         let mut tx = self.client.transaction().map_err(err)?;
         tx.batch_execute(&format!(
             "CREATE SCHEMA IF NOT EXISTS {s};
@@ -189,7 +191,7 @@ impl PgDestination {
             ))
             .map_err(err)?;
         for z in &outcome.zones.zones {
-            super::atomic::check_interrupted().map_err(|e| url_err(&url, e.to_string()))?;
+            super::atomic::check_interrupted().map_err(stopped)?;
             let p = zone_properties(z);
             let ints: Vec<Option<i64>> = ZONE_COLUMNS.iter().map(|(n, _)| p[*n].as_i64()).collect();
             let reals: Vec<Option<f64>> = ZONE_COLUMNS.iter().map(|(n, _)| p[*n].as_f64()).collect();
@@ -214,7 +216,7 @@ impl PgDestination {
         };
         for i in 0..h.len() {
             if i % 65_536 == 0 {
-                super::atomic::check_interrupted().map_err(|e| url_err(&url, e.to_string()))?;
+                super::atomic::check_interrupted().map_err(stopped)?;
                 progress.set(i as u64);
             }
             let id = h.id(i);
@@ -243,7 +245,7 @@ impl PgDestination {
         // The server checks the rows as they arrive; a refused row fails the COPY here.
         w.finish().map_err(err)?;
         progress.set(h.len() as u64);
-        super::atomic::check_interrupted().map_err(|e| url_err(&url, e.to_string()))?;
+        super::atomic::check_interrupted().map_err(stopped)?;
         tx.commit().map_err(err)?;
         Ok(run_id)
     }
