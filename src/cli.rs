@@ -875,7 +875,10 @@ fn run_pipeline(
     // The folder first, then the database: a database failure leaves the folder, and says so.
     let mut written = None;
     if let Some(db) = db {
-        match db.write(&outcome, input, started_at, &cli_progress()) {
+        let t = std::time::Instant::now();
+        let done = db.write(&outcome, input, started_at, &cli_progress());
+        crate::progress::lap("write_postgis", t);
+        match done {
             Ok(run_id) => written = Some((run_id, db.shown().to_string())),
             Err(data::ImportError::File { path, problem }) => {
                 let problem = format!("{problem}; the folder {} was written", out.display());
