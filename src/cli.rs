@@ -76,6 +76,11 @@ pub enum Command {
         /// Also write households.parquet and zones.parquet (GeoParquet 1.1, WKB, OGC:CRS84).
         #[arg(long)]
         parquet: bool,
+        /// Also write the run into PostgreSQL/PostGIS, in one transaction: tables runs, zones
+        /// and households in the URL's ?schema= (default needmap; created if missing; a new
+        /// run_id each run). The folder is written first.
+        #[arg(long, value_name = "postgresql://USER@HOST:PORT/DB?schema=S")]
+        to_postgis: Option<String>,
     },
     /// Cluster households and write one label per household: CSV `row,id,label`
     /// (row = record number in the input, label -1 = noise). Rejected rows are absent and
@@ -509,7 +514,7 @@ pub fn main() -> ExitCode {
             // Whatever stage noticed it, the run stopped and put no output in place (a tile
             // download keeps its .part file to resume, and says so).
             let text = format!("{e:#}");
-            if text.contains(".part") {
+            if text.contains(".part") || text.contains("was written") {
                 eprintln!("needmap: interrupted (signal {sig}): {text}");
             } else {
                 eprintln!("needmap: interrupted (signal {sig}); nothing was written");
@@ -571,8 +576,13 @@ pub fn naming_input(
                 && crate::progress::interrupted().is_none() =>
         {
             match analysis {
-                Some(a) => e.context(format!("{}, applied to {}", a.display(), p.display())),
-                None => e.context(p.display().to_string()),
+                Some(a) => e.context(format!(
+                    "{}, applied to {}",
+                    a.display(),
+                    crate::data::postgis::redact(&p.display().to_string())
+                )),
+                // A database URL with its password hidden.
+                None => e.context(crate::data::postgis::redact(&p.display().to_string())),
             }
         }
         _ => e,
@@ -675,6 +685,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             lang,
             kml_households,
             parquet,
+            to_postgis,
         }) => {
             let mut a = match &analysis {
                 Some(p) => Analysis::load(p)?,
@@ -699,7 +710,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 command: Some(export::CommandLine::of_this_process()),
                 ..Default::default()
             };
-            with_threads(cluster.threads, || run_pipeline(&input, &out, &a, force, &files))
+            // Connected and checked before the run, so a bad URL costs no computing.
+            let mut db = to_postgis.as_deref().map(export::postgis::PgDestination::open).transpose()?;
+            with_threads(cluster.threads, || run_pipeline(&input, &out, &a, force, &files, db.as_mut()))
         }
         Some(Command::Sites {
             input,
@@ -848,8 +861,10 @@ fn run_pipeline(
     a: &Analysis,
     force: bool,
     files: &export::ExportOptions,
+    db: Option<&mut export::postgis::PgDestination>,
 ) -> anyhow::Result<()> {
     atomic::check_target(out, Some(input), force)?;
+    let started_at = std::time::SystemTime::now();
     let mut outcome = analysis::run(a, input, &cli_progress())?;
     // The unit vectors served the clustering and zones; no writer reads them (240 MB at 10M,
     // freed before the writers' own buffers).
@@ -857,6 +872,21 @@ fn run_pipeline(
         imported.xyz = Vec::new();
     }
     export::write_run(&outcome, input, out, force, files)?;
+    // The folder first, then the database: a database failure leaves the folder, and says so.
+    let mut written = None;
+    if let Some(db) = db {
+        let t = std::time::Instant::now();
+        let done = db.write(&outcome, input, started_at, &cli_progress());
+        crate::progress::lap("write_postgis", t);
+        match done {
+            Ok(run_id) => written = Some((run_id, db.shown().to_string())),
+            Err(data::ImportError::File { path, problem }) => {
+                let problem = format!("{problem}; the folder {} was written", out.display());
+                return Err(data::ImportError::File { path, problem }.into());
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     let r = &outcome.imported.report;
     let critical = outcome.scored.critical.iter().filter(|&&c| c).count();
     eprintln!(
@@ -869,6 +899,9 @@ fn run_pipeline(
         outcome.zones.zones.len(),
         out.display()
     );
+    if let Some((run_id, url)) = written {
+        eprintln!("needmap: run {run_id} written to {url}");
+    }
     if let Some(note) = &outcome.scored.note {
         eprintln!("needmap: {note}");
     }

@@ -400,6 +400,11 @@ pub struct Issue {
     pub column_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// A database row's primary key, `column=value` (`, ` between the columns of a
+    /// composite key): what names the row where a file would give a line.
+    /// (Boxed: the row checks return an `Issue` as their error, kept small.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<Box<str>>,
     pub message: String,
 }
 
@@ -414,10 +419,18 @@ impl Issue {
                     s += &format!(":{c}");
                 }
             }
-            // No line: a GeoJSON feature, or a Parquet row, by its number.
+            // A database row by its primary key.
+            None if let Some(k) = &self.key => s += &format!(": {k}"),
+            // No line: a GeoJSON feature, or a Parquet or database row, by its number.
             None => {
                 let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-                let what = if matches!(ext.as_str(), "parquet" | "geoparquet" | "pq") { "row" } else { "feature" };
+                let what = if matches!(ext.as_str(), "parquet" | "geoparquet" | "pq")
+                    || postgis::is_url(&path.to_string_lossy())
+                {
+                    "row"
+                } else {
+                    "feature"
+                };
                 s += &format!(": {what} {}", self.row)
             }
         }
@@ -577,6 +590,10 @@ pub(crate) trait Source {
     /// Fraction of the input read so far, for progress.
     fn progress(&self) -> (u64, u64);
     fn format(&self) -> Format;
+    /// The primary key's columns (a database table): they name its rows in the report.
+    fn key(&self) -> Vec<String> {
+        Vec::new()
+    }
     fn notes(&self) -> Vec<String> {
         Vec::new()
     }
@@ -723,7 +740,9 @@ fn read_all(
         })
         .collect();
 
-    let mut b = Builder::new(Checker::new(path, &headers, &detected, keep_cols, opts, &source.format()));
+    let mut chk = Checker::new(path, &headers, &detected, keep_cols, opts, &source.format());
+    chk.key = source.key().iter().filter_map(|k| headers.iter().position(|h| h == k)).collect();
+    let mut b = Builder::new(chk);
     // Room for the kept text and the households, from what the sample says of the file.
     let sample_bytes: usize = sample.iter().map(|r| r.text.len() + r.len()).sum::<usize>().max(1);
     let per_record = sample_bytes as f64 / sample.len().max(1) as f64;
@@ -806,6 +825,8 @@ pub(crate) struct Checker<'a> {
     id_kept: Option<usize>,
     /// A `;`-delimited file: decimal commas are decimal marks.
     decimal_comma: bool,
+    /// The primary key's columns (a database table), which name rows in issues.
+    key: Vec<usize>,
 }
 
 /// A record that passed the row checks.
@@ -837,6 +858,7 @@ impl<'a> Checker<'a> {
             accuracy_cutoff_m: opts.accuracy_cutoff_m,
             id_kept,
             decimal_comma: matches!(format, Format::Csv { delimiter: ';' }),
+            key: Vec::new(),
         }
     }
 
@@ -865,6 +887,14 @@ impl<'a> Checker<'a> {
             column: column.map(|c| c + 1),
             column_name: column.and_then(|c| self.headers.get(c).cloned()),
             id: self.det.id.map(|c| rec.field(c).to_string()).filter(|s| !s.is_empty()),
+            key: (!self.key.is_empty()).then(|| {
+                self.key
+                    .iter()
+                    .map(|&c| format!("{}={}", self.headers[c], rec.field(c)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+                    .into()
+            }),
             message,
         }
     }
@@ -1036,6 +1066,7 @@ impl<'a> Builder<'a> {
                     column: Some(idc + 1),
                     column_name: self.chk.headers.get(idc).cloned(),
                     id: Some(raw.to_string()).filter(|s| !s.is_empty()),
+                    key: None,
                     message: msg,
                 },
             ));

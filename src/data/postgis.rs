@@ -75,6 +75,21 @@ pub struct PgUrl {
     pub schema: Option<String>,
     /// The URL as given, password hidden.
     pub shown: String,
+    pub tls: Tls,
+    /// `sslrootcert=FILE`: the certificates (PEM) a verified server's chain ends in.
+    pub root: Option<PathBuf>,
+}
+
+/// How the connection is encrypted (from `sslmode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tls {
+    /// `sslmode=disable`.
+    Off,
+    /// `prefer` (the default) or `require`: encrypted, the server's certificate not checked
+    /// (as libpq does without a root certificate).
+    Encrypt,
+    /// `verify-ca` / `verify-full`: the certificate checked, host name included.
+    Verify,
 }
 
 impl PgUrl {
@@ -95,19 +110,42 @@ impl PgUrl {
                 _ => kept.push(kv),
             }
         }
-        if let Some(sslmode) = kept.iter().find_map(|kv| kv.strip_prefix("sslmode="))
-            && sslmode != "disable"
-            && sslmode != "prefer"
-            && sslmode != "allow"
-        {
-            return Err(ImportError::file(
-                Path::new(&shown),
-                format!("sslmode={sslmode}: this build of needmap does not speak TLS to PostgreSQL yet"),
-            ));
+        // TLS as libpq reads sslmode: disable; allow/prefer (TLS when the server offers it,
+        // certificate not checked); require (TLS, not checked); verify-ca/verify-full (checked
+        // against sslrootcert=FILE or the Mozilla roots, and the host name).
+        let mut tls = Tls::Encrypt;
+        let mut root = None;
+        let mut mode = "prefer";
+        for kv in &kept {
+            if let Some(v) = kv.strip_prefix("sslmode=") {
+                tls = match v {
+                    "disable" => Tls::Off,
+                    "allow" | "prefer" | "require" => Tls::Encrypt,
+                    "verify-ca" | "verify-full" => Tls::Verify,
+                    _ => {
+                        return Err(ImportError::file(
+                            Path::new(&shown),
+                            format!("sslmode={v}: not a mode; use disable, prefer, require, verify-ca or verify-full"),
+                        ));
+                    }
+                };
+                mode = match v {
+                    "disable" => "disable",
+                    "allow" | "prefer" => "prefer",
+                    _ => "require",
+                };
+            } else if let Some(v) = kv.strip_prefix("sslrootcert=") {
+                root = Some(PathBuf::from(pct_decode(v)));
+            }
         }
-        let kept: Vec<&str> = kept.into_iter().filter(|kv| !kv.starts_with("sslmode=")).collect();
-        let conn = if kept.is_empty() { base.to_string() } else { format!("{base}?{}", kept.join("&")) };
-        Ok(Self { conn, table, query, schema, shown })
+        let mut kept: Vec<String> = kept
+            .into_iter()
+            .filter(|kv| !kv.starts_with("sslmode=") && !kv.starts_with("sslrootcert="))
+            .map(String::from)
+            .collect();
+        kept.push(format!("sslmode={mode}"));
+        let conn = format!("{base}?{}", kept.join("&"));
+        Ok(Self { conn, table, query, schema, shown, tls, root })
     }
 
     pub fn path(&self) -> PathBuf {
@@ -120,7 +158,81 @@ impl PgUrl {
 
     /// Connects, with a one-line message for the usual failures.
     pub fn connect(&self) -> Result<Client, ImportError> {
-        Client::connect(&self.conn, NoTls).map_err(|e| self.err(connect_problem(&e)))
+        let made = match self.tls {
+            Tls::Off => Client::connect(&self.conn, NoTls),
+            _ => Client::connect(&self.conn, tokio_postgres_rustls::MakeRustlsConnect::new(self.tls_config()?)),
+        };
+        made.map_err(|e| self.err(connect_problem(&e)))
+    }
+
+    fn tls_config(&self) -> Result<rustls::ClientConfig, ImportError> {
+        use std::sync::Arc;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| self.err(format!("TLS: {e}")))?;
+        Ok(match self.tls {
+            Tls::Verify => {
+                let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+                if let Some(file) = &self.root {
+                    use rustls::pki_types::CertificateDer;
+                    use rustls::pki_types::pem::PemObject as _;
+                    let bad = |e: &dyn std::fmt::Display| self.err(format!("sslrootcert {}: {e}", file.display()));
+                    let certs: Vec<CertificateDer> = CertificateDer::pem_file_iter(file)
+                        .map_err(|e| bad(&e))?
+                        .collect::<Result<_, _>>()
+                        .map_err(|e| bad(&e))?;
+                    if certs.is_empty() {
+                        return Err(bad(&"no certificate in it (PEM expected)"));
+                    }
+                    for c in certs {
+                        roots.add(c).map_err(|e| bad(&e))?;
+                    }
+                }
+                builder.with_root_certificates(roots).with_no_client_auth()
+            }
+            _ => builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(Unchecked(provider)))
+                .with_no_client_auth(),
+        })
+    }
+}
+
+/// `sslmode=prefer/require`: the server's certificate is taken as it is (libpq's meaning of
+/// these modes), but the handshake's signatures are still checked with its key.
+#[derive(Debug)]
+struct Unchecked(std::sync::Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for Unchecked {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 
@@ -139,7 +251,11 @@ pub fn connect_problem(e: &postgres::Error) -> String {
         why = format!("{why}: {s}");
         src = s.source();
     }
-    format!("cannot reach the server ({})", why.replace('\n', " "))
+    let why = why.replace('\n', " ");
+    if why.contains("TLS") {
+        return format!("TLS failed ({why}); check sslmode= (and sslrootcert= for verify-full)");
+    }
+    format!("cannot reach the server ({why})")
 }
 
 fn ident(s: &str) -> String {
@@ -151,6 +267,8 @@ pub(crate) struct PgSource {
     client: Client,
     headers: Vec<String>,
     geometry: Option<String>,
+    /// The table's primary key columns.
+    key: Vec<String>,
     pending: VecDeque<Rec>,
     finished: bool,
     done: u64,
@@ -240,9 +358,10 @@ impl PgSource {
         };
         // A table's rows in a stable order: by its primary key, when it has one (heap order
         // changes with updates and vacuum, and clustering is order-sensitive at the borders).
+        let mut key_names = Vec::new();
         let order = match &table {
             Some((s, t)) => {
-                let key: Vec<String> = client
+                key_names = client
                     .query(
                         "SELECT a.attname::text FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND \
                          a.attnum = ANY(i.indkey) WHERE i.indrelid = to_regclass($1) AND i.indisprimary ORDER BY \
@@ -251,8 +370,9 @@ impl PgSource {
                     )
                     .map_err(db)?
                     .iter()
-                    .map(|r| format!("t.{}", ident(r.get::<_, &str>(0))))
-                    .collect();
+                    .map(|r| r.get::<_, String>(0))
+                    .collect::<Vec<_>>();
+                let key: Vec<String> = key_names.iter().map(|k| format!("t.{}", ident(k))).collect();
                 if key.is_empty() { String::new() } else { format!(" ORDER BY {}", key.join(", ")) }
             }
             None => String::new(),
@@ -268,6 +388,7 @@ impl PgSource {
             client,
             headers,
             geometry: geometry.map(|g| g.0),
+            key: key_names,
             pending: VecDeque::new(),
             finished: false,
             done: 0,
@@ -336,6 +457,9 @@ impl Source for PgSource {
     fn format(&self) -> Format {
         Format::Postgis { geometry: self.geometry.clone() }
     }
+    fn key(&self) -> Vec<String> {
+        self.key.clone()
+    }
 }
 
 #[cfg(test)]
@@ -348,7 +472,13 @@ mod tests {
             PgUrl::parse("postgresql://ana:s3cr%40t@db.example:5433/survey?table=geo.hh&connect_timeout=3").unwrap();
         assert_eq!(u.shown, "postgresql://ana:***@db.example:5433/survey?table=geo.hh&connect_timeout=3");
         assert_eq!(u.table.as_deref(), Some("geo.hh"));
-        assert_eq!(u.conn, "postgresql://ana:s3cr%40t@db.example:5433/survey?connect_timeout=3");
+        assert_eq!(u.conn, "postgresql://ana:s3cr%40t@db.example:5433/survey?connect_timeout=3&sslmode=prefer");
+        assert_eq!(u.tls, Tls::Encrypt);
+        let v = PgUrl::parse("postgres://a@h/db?sslmode=verify-full&sslrootcert=%2Ftmp%2Fca.crt").unwrap();
+        assert_eq!((v.tls, v.root.as_deref()), (Tls::Verify, Some(Path::new("/tmp/ca.crt"))));
+        assert_eq!(v.conn, "postgres://a@h/db?sslmode=require");
+        assert_eq!(PgUrl::parse("postgres://a@h/db?sslmode=disable").unwrap().tls, Tls::Off);
+        assert!(PgUrl::parse("postgres://a@h/db?sslmode=sure").is_err());
         assert_eq!(redact("postgres://ana@h/db"), "postgres://ana@h/db");
         let q = PgUrl::parse("postgres://a@h/db?query=SELECT%20*%20FROM%20t").unwrap();
         assert_eq!(q.query.as_deref(), Some("SELECT * FROM t"));

@@ -345,6 +345,7 @@ pub(crate) fn whole_set_flags(h: &Households, _path: &Path, flags: &mut Vec<Issu
         column: lat_col,
         column_name: None,
         id: Some(h.id(i).to_string()).filter(|s| !s.is_empty()),
+        key: None,
         message,
     };
     // Duplicate coordinates.

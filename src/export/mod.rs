@@ -14,6 +14,7 @@ pub mod gpkg;
 pub mod gpx;
 pub mod kml;
 pub mod parquet;
+pub mod postgis;
 pub mod xml;
 
 use std::path::Path;

@@ -118,9 +118,10 @@ fn issues_table(t: &Strings, id: &'static str, issues: &[Issue]) -> String {
         ),
     );
     for i in issues.iter().take(ISSUES_SHOWN) {
-        let line = match i.line {
-            Some(l) => count(u64::from(l)),
-            None => esc(&t.f("report.feature", &[("n", &i.row)])),
+        let line = match (i.line, &i.key) {
+            (Some(l), _) => count(u64::from(l)),
+            (None, Some(k)) => user(k),
+            (None, None) => esc(&t.f("report.feature", &[("n", &i.row)])),
         };
         let column = match (&i.column_name, i.column) {
             (Some(name), _) => user(name),
