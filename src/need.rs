@@ -636,7 +636,9 @@ pub fn need_index_with(h: &Households, params: &NeedParams, progress: &Progress)
         if let Some(idx) = &present {
             raw = idx.iter().map(|&i| raw[i as usize]).collect();
         }
+        check()?;
         let t = if categorical { raw } else { transform_owned(raw, ind.direction, ind.transform, ind.cutoff) };
+        check()?;
         match &present {
             None => score.iter_mut().zip(&t).for_each(|(s, v)| *s += ind.weight * v),
             Some(idx) => {

@@ -166,8 +166,14 @@ pub fn build_zones(inp: &ZoneInputs, params: &ZoneParams, progress: &Progress) -
         })
         .collect::<Result<_, _>>()?;
     let inside = households_inside(inp, &shapes, progress)?;
-    let built: Vec<(Zone, Vec<u32>)> =
-        shapes.into_iter().zip(inside).map(|(sh, inside)| figures(inp, sh, &members, inside)).collect();
+    let built: Vec<(Zone, Vec<u32>)> = shapes
+        .into_iter()
+        .zip(inside)
+        .map(|(sh, inside)| {
+            progress.check()?;
+            Ok(figures(inp, sh, &members, inside))
+        })
+        .collect::<Result<_, Cancelled>>()?;
     let mut zones: Vec<(Zone, Vec<u32>)> = built;
     let p = params.priority;
     zones.sort_by(|(a, _), (b, _)| {
