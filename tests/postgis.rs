@@ -428,3 +428,37 @@ fn rejects_of_a_table_with_a_primary_key_are_named_by_it() {
     let line = out.lines().find(|l| l.starts_with("rejected:")).unwrap_or_else(|| panic!("{out}"));
     assert!(line.contains(": row 1: "), "{line}");
 }
+
+/// A table whose primary key is not the id column: the households written back carry the
+/// key (`pk=N`, as the import report names rows), not the household id, so they join back
+/// to the input table.
+#[test]
+fn households_written_back_carry_the_input_table_s_primary_key() {
+    let url = need_server!();
+    let d = tempfile::tempdir().unwrap();
+    let mut c = client(url);
+    c.batch_execute(
+        "DROP TABLE IF EXISTS hh_rowkey; CREATE TABLE hh_rowkey AS SELECT * FROM hh_t; \
+         ALTER TABLE hh_rowkey RENAME COLUMN n TO pk; ALTER TABLE hh_rowkey ADD PRIMARY KEY (pk);",
+    )
+    .unwrap();
+    let dest = fresh_schema(url, "needmap_pk");
+    ok(d.path(), &["run", &with(url, "table=hh_rowkey"), "--out", "out", "--to-postgis", &dest]);
+    let rows = c
+        .query(
+            "SELECT h.key, t.household_id, h.input_row FROM needmap_pk.households h \
+             JOIN hh_rowkey t ON h.key = 'pk=' || t.pk ORDER BY h.input_row",
+            &[],
+        )
+        .unwrap();
+    let written: i64 = c.query_one("SELECT count(*) FROM needmap_pk.households", &[]).unwrap().get(0);
+    assert!(written > 1000, "{written}");
+    // Every household joins back to its input row through the key.
+    assert_eq!(rows.len() as i64, written);
+    // The folder's households.csv has the same rows, in the same order, by household id.
+    let mut r = csv::Reader::from_path(d.path().join("out/households.csv")).unwrap();
+    let id_col = r.headers().unwrap().iter().position(|h| h == "household_id").unwrap();
+    let ids: Vec<String> = r.records().map(|x| x.unwrap()[id_col].to_string()).collect();
+    let joined: Vec<String> = rows.iter().map(|r| r.get::<_, String>(1)).collect();
+    assert_eq!(joined, ids);
+}

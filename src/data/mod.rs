@@ -279,6 +279,9 @@ pub struct Households {
     pub columns: Vec<ColumnInfo>,
     /// Index into `columns` of the id column.
     pub id_column: Option<usize>,
+    /// Indices into `columns` of the input's primary key (a database table's), when every
+    /// one of its columns is kept; empty otherwise.
+    pub key_columns: Vec<usize>,
     pub cells: Cells,
 }
 
@@ -305,6 +308,17 @@ impl Households {
             Some(c) => self.cells.get(i, c),
             None => "",
         }
+    }
+
+    /// The primary key of household `i` as the import report names rows (`household_id=H7`,
+    /// `survey=r2, household_id=H7`); `None` without [`Households::key_columns`].
+    pub fn key(&self, i: usize) -> Option<String> {
+        if self.key_columns.is_empty() {
+            return None;
+        }
+        let parts: Vec<String> =
+            self.key_columns.iter().map(|&c| format!("{}={}", self.columns[c].name, self.cells.get(i, c))).collect();
+        Some(parts.join(", "))
     }
 
     /// Text of cell `col` of household `i`.
@@ -981,10 +995,12 @@ pub(crate) struct Builder<'a> {
 
 impl<'a> Builder<'a> {
     fn new(chk: Checker<'a>) -> Self {
+        let kept_key: Vec<usize> = chk.key.iter().filter_map(|&c| chk.keep_cols.iter().position(|&k| k == c)).collect();
         let out = Households {
             path: chk.path.to_path_buf(),
             accuracy_m: chk.det.accuracy.map(|_| Vec::new()),
             cells: Cells::new(chk.keep_cols.len()),
+            key_columns: if kept_key.len() == chk.key.len() { kept_key } else { Vec::new() },
             ..Default::default()
         };
         Self { chk, out, id_key: Vec::new(), seq: Vec::new(), rejects: Vec::new(), flags: Vec::new(), records: 0 }

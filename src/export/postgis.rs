@@ -8,8 +8,9 @@
 //! - `zones`: zones.csv's columns and values, plus `geom geometry(Polygon, 4326)` (the hull
 //!   exactly as zones.geojson has it; a zone always has an area, see `crate::zones`) and
 //!   `run_id`.
-//! - `households`: `run_id`, `input_row` (the input record number), `key` (the id column's text,
-//!   else the record number), `need`, `critical`, `cluster`, `zone`: households.csv's values,
+//! - `households`: `run_id`, `input_row` (the input record number), `key` (a database input's
+//!   primary key as the import report names rows, `survey=r2, household_id=H7`; else the id
+//!   column's text; else the record number), `need`, `critical`, `cluster`, `zone`: households.csv's values,
 //!   loaded with `COPY ... FROM STDIN`.
 //!
 //! The schema (default `needmap`) and tables are created if missing; a second run appends a
@@ -220,7 +221,11 @@ impl PgDestination {
                 progress.set(i as u64);
             }
             let id = h.id(i);
-            let key = if h.id_column.is_some() && !id.is_empty() { id.to_string() } else { h.row[i].to_string() };
+            let key = match h.key(i) {
+                Some(k) => k,
+                None if h.id_column.is_some() && !id.is_empty() => id.to_string(),
+                None => h.row[i].to_string(),
+            };
             let need = o_need(outcome.scored.need.score[i]);
             let cluster = if outcome.clustered.candidates[i] {
                 outcome.clustered.labels[i].to_string()
