@@ -127,11 +127,27 @@ fn geo_metadata(path: &Path, geo: Option<&str>) -> Result<Option<(String, Encodi
 /// Runs `f`, turning a panic inside the Parquet library (it has panicked on damaged files,
 /// e.g. found by the `parquet` fuzz target) into an error naming the file. The panic's own
 /// message is kept off stderr while `f` runs: the user gets one line, not a backtrace.
+///
+/// Only on this thread: the panic hook installed here (once, around whatever hook was there)
+/// stays quiet while this thread is inside `f`, and passes every other panic on. Batches are
+/// decoded on their own thread while the checks run, so a process-wide silence would hide a
+/// panic of ours on the main thread.
 fn guarded<T>(path: &Path, f: impl FnOnce() -> Result<T, ImportError>) -> Result<T, ImportError> {
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    thread_local! {
+        static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(|q| q.get()) {
+                previous(info)
+            }
+        }));
+    });
+    let was = QUIET.with(|q| q.replace(true));
     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    std::panic::set_hook(hook);
+    QUIET.with(|q| q.set(was));
     out.unwrap_or_else(|_| {
         Err(ImportError::file(path, "cannot be read as Parquet: the file is damaged (the Parquet reader failed on it)"))
     })
