@@ -152,7 +152,8 @@ impl PgUrl {
         PathBuf::from(&self.shown)
     }
 
-    fn err(&self, problem: impl Into<String>) -> ImportError {
+    /// An error about this database, named by the URL with its password hidden.
+    pub(crate) fn err(&self, problem: impl Into<String>) -> ImportError {
         ImportError::file(&self.path(), problem)
     }
 

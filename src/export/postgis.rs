@@ -314,8 +314,9 @@ fn copy_text(s: &str) -> String {
     out
 }
 
+/// [`PgUrl::err`] on one line (server messages can hold line breaks).
 fn url_err(url: &PgUrl, problem: impl Into<String>) -> ImportError {
-    ImportError::File { path: url.path(), problem: problem.into().replace(['\n', '\r'], " ") }
+    url.err(problem.into().replace(['\n', '\r'], " "))
 }
 
 /// A one-line reason a statement failed.
