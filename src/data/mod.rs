@@ -611,6 +611,12 @@ pub(crate) trait Source {
     fn notes(&self) -> Vec<String> {
         Vec::new()
     }
+    /// After the last record: per header, the tally of a column of numbers taken from the
+    /// numbers themselves (GeoParquet), so the import need not read their text again to type
+    /// the column. Empty, or `None` for a column, where the text must tell.
+    fn number_tallies(&mut self) -> Vec<Option<parquet::NumberTally>> {
+        Vec::new()
+    }
     /// Where the parallel CSV reader may take over (plain CSV only).
     fn handover(&self) -> Option<Handover> {
         None
@@ -822,7 +828,8 @@ fn read_all(
     lap("import read+validate rows", started);
     let mut notes = source.notes();
     notes.extend(detected.notes.iter().cloned());
-    b.finish(source.format(), notes, progress)
+    let tallies = source.number_tallies();
+    b.finish(source.format(), notes, &tallies, progress)
 }
 
 /// The checks on one record: everything about it that does not depend on the others, so
@@ -1097,10 +1104,13 @@ impl<'a> Builder<'a> {
         self.out.retain(&drop);
     }
 
+    /// `tallies`: see [`Source::number_tallies`]; used when every record was accepted (they
+    /// count all records, and a column's type is that of the households').
     fn finish(
         mut self,
         format: Format,
         mut notes: Vec<String>,
+        tallies: &[Option<parquet::NumberTally>],
         progress: &Progress,
     ) -> Result<(Households, ImportReport), ImportError> {
         let started = std::time::Instant::now();
@@ -1123,9 +1133,16 @@ impl<'a> Builder<'a> {
         // Columns: the kept ones, typed.
         progress.stage("validate", chk.keep_cols.len() as u64);
         let mut columns = Vec::with_capacity(chk.keep_cols.len());
+        let all_accepted = self.rejects.is_empty() && self.out.len() == self.records;
         for (k, &c) in chk.keep_cols.iter().enumerate() {
             let role = chk.det.role(c);
-            let (kind, non_empty, distinct) = validate::infer_kind(&self.out.cells, k, self.out.len());
+            let (kind, non_empty, distinct) = match tallies.get(c) {
+                Some(Some(t)) if all_accepted => {
+                    let kind = validate::kind_of(t.non_empty, t.not_numbers, 0, !t.not_boolean, t.distinct.len());
+                    (kind, t.non_empty, t.distinct.len())
+                }
+                _ => validate::infer_kind(&self.out.cells, k, self.out.len()),
+            };
             columns.push(ColumnInfo { name: chk.headers[c].clone(), number: c + 1, kind, role, non_empty, distinct });
             progress.set(k as u64 + 1);
         }

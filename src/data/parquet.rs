@@ -13,7 +13,7 @@ use std::fs::File;
 use std::path::Path;
 
 use ::parquet::arrow::ProjectionMask;
-use ::parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use ::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
@@ -33,17 +33,27 @@ enum Encoding {
 }
 
 pub(crate) struct ParquetSource {
+    path: std::path::PathBuf,
     headers: Vec<String>,
     geometry_name: Option<String>,
-    /// Batches of records, decoded and turned into text on a thread of their own while the
-    /// checks run on this one (the two halves took about the same time).
-    batches: std::sync::mpsc::Receiver<Result<Vec<Rec>, ImportError>>,
-    /// Used batches go back to the decoder, so their strings are reused.
-    recycle: std::sync::mpsc::SyncSender<Vec<Rec>>,
+    /// One per decoding thread: thread `k` decodes row groups `k`, `k + lanes`, … and turns
+    /// them into text, while the checks run on this thread. Batches are handed out in file
+    /// order, row group by row group, so records keep their numbers.
+    lanes: Vec<Lane>,
+    /// Rows per row group, from the metadata.
+    group_rows: Vec<u64>,
+    /// The row group whose records are being handed out, and how many of its rows have not
+    /// arrived yet.
+    group: usize,
+    left: u64,
     current: Vec<Rec>,
+    /// The lane `current` came from (it goes back there to be refilled).
+    current_lane: usize,
     /// Records of `current` already handed out.
     at: usize,
     finished: bool,
+    /// Every record was handed out (not stopped by an error).
+    complete: bool,
     total: u64,
     done: u64,
     /// Bytes in the file: progress is told in bytes, as for the text formats.
@@ -51,16 +61,105 @@ pub(crate) struct ParquetSource {
     notes: Vec<String>,
 }
 
-/// What the decoding thread owns.
+/// A decoding thread, seen from the source.
+struct Lane {
+    batches: std::sync::mpsc::Receiver<Result<Vec<Rec>, ImportError>>,
+    /// Used batches go back to their decoder, so their strings are reused.
+    recycle: std::sync::mpsc::SyncSender<Vec<Rec>>,
+    /// Ends with the tallies of the numeric columns over the thread's rows.
+    thread: Option<std::thread::JoinHandle<Vec<Option<NumberTally>>>>,
+}
+
+/// What a decoding thread owns.
 struct Decoder {
     path: std::path::PathBuf,
+    meta: ArrowReaderMetadata,
+    mask: ProjectionMask,
     /// Arrow column index (in the projected batch) of each header.
     cols: Vec<usize>,
     geometry: Option<(usize, String, Encoding)>,
-    reader: ParquetRecordBatchReader,
+    /// The row groups this thread decodes, in order.
+    groups: Vec<usize>,
     /// Rows per row group, to name a row's group in messages.
-    group_rows: Vec<i64>,
-    done: u64,
+    group_rows: Vec<u64>,
+    /// Per header: the tally of its values when the column holds numbers.
+    tallies: Vec<Option<NumberTally>>,
+}
+
+/// [`super::validate::infer_kind`]'s tally of a numeric column, taken from the numbers rather
+/// than from their text (which is what [`Cell::write`] would write): the same counts, since
+/// that text is the shortest exact one, never padded with zeros, and distinct for distinct
+/// values.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NumberTally {
+    pub non_empty: usize,
+    /// Infinities: their text (`inf`) is not a number.
+    pub not_numbers: usize,
+    /// Whether every value is 0 or 1 (the text `0` or `1`, a yes/no).
+    pub not_boolean: bool,
+    /// Distinct values (as bits), up to [`super::validate::DISTINCT_CAP`].
+    pub distinct: rustc_hash::FxHashSet<u128>,
+    /// The column does not hold numbers (its kind comes from its text).
+    pub text: bool,
+}
+
+impl NumberTally {
+    #[inline]
+    fn add(&mut self, key: u128, finite: bool, zero_or_one: bool) {
+        self.non_empty += 1;
+        self.not_numbers += usize::from(!finite);
+        self.not_boolean |= !zero_or_one;
+        if self.distinct.len() < super::validate::DISTINCT_CAP {
+            self.distinct.insert(key);
+        }
+    }
+
+    #[inline]
+    fn add_f64(&mut self, v: f64) {
+        if !v.is_nan() {
+            // `-0` is not a yes/no; `0` and `1` are.
+            let zero_or_one = v == 1.0 || (v == 0.0 && v.is_sign_positive());
+            self.add(u128::from(v.to_bits()), v.is_finite(), zero_or_one);
+        }
+    }
+
+    /// The tally of `other`'s rows added.
+    fn merge(&mut self, other: NumberTally) {
+        self.non_empty += other.non_empty;
+        self.not_numbers += other.not_numbers;
+        self.not_boolean |= other.not_boolean;
+        self.text |= other.text;
+        for k in other.distinct {
+            if self.distinct.len() >= super::validate::DISTINCT_CAP {
+                break;
+            }
+            self.distinct.insert(k);
+        }
+    }
+
+    /// Adds rows `range` of a column, when it holds numbers; `false` when it does not.
+    fn add_rows(&mut self, cell: &Cell, range: std::ops::Range<usize>) -> bool {
+        match cell {
+            Cell::F64(a) => {
+                for i in range.filter(|&i| a.is_valid(i)) {
+                    self.add_f64(a.value(i));
+                }
+            }
+            Cell::F32(a) => {
+                for v in range.filter(|&i| a.is_valid(i)).map(|i| a.value(i)).filter(|v| !v.is_nan()) {
+                    let zero_or_one = v == 1.0 || (v == 0.0 && v.is_sign_positive());
+                    self.add(u128::from(v.to_bits()), v.is_finite(), zero_or_one);
+                }
+            }
+            Cell::Int(f) => {
+                for v in range.filter_map(f) {
+                    self.add(v as u128, true, v == 0 || v == 1);
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
 }
 
 /// The geometry column GeoParquet's `geo` metadata names, how it is encoded, and a note on
@@ -168,16 +267,16 @@ impl ParquetSource {
 
     fn open_unguarded(path: &Path) -> Result<Self, ImportError> {
         let file = File::open(path).map_err(|e| ImportError::file(path, format!("cannot read: {e}")))?;
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        let arrow_meta = ArrowReaderMetadata::load(&file, Default::default())
             .map_err(|e| ImportError::file(path, format!("cannot be read as Parquet ({e}); is the file complete?")))?;
-        let meta = builder.metadata().clone();
+        let meta = arrow_meta.metadata().clone();
         let geo = meta
             .file_metadata()
             .key_value_metadata()
             .and_then(|kv| kv.iter().find(|k| k.key == "geo"))
             .and_then(|k| k.value.clone());
         let geometry = geo_metadata(path, geo.as_deref())?;
-        let schema = builder.schema().clone();
+        let schema = arrow_meta.schema().clone();
         let mut notes = Vec::new();
         let mut roots = Vec::new();
         let mut skipped = Vec::new();
@@ -226,37 +325,48 @@ impl ParquetSource {
             }
         }
         let headers = super::csv::unique_headers(headers.into_iter());
-        let mask = ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
-        let group_rows: Vec<i64> = meta.row_groups().iter().map(|g| g.num_rows()).collect();
+        let mask = ProjectionMask::roots(meta.file_metadata().schema_descr(), roots.iter().copied());
+        let group_rows: Vec<u64> = meta.row_groups().iter().map(|g| g.num_rows().max(0) as u64).collect();
         let total = meta.file_metadata().num_rows().max(0) as u64;
-        let reader = builder
-            .with_projection(mask)
-            .with_batch_size(8192)
-            .build()
-            .map_err(|e| ImportError::file(path, format!("cannot be read as Parquet: {e}")))?;
-        let decoder = Decoder {
-            path: path.to_path_buf(),
-            cols,
-            geometry: geometry.map(|(_, name, enc)| (geometry_col.expect("projected"), name, enc)),
-            reader,
-            group_rows,
-            done: 0,
-        };
-        let geometry_name = decoder.geometry.as_ref().map(|(_, name, _)| name.clone());
-        let (send, batches) = std::sync::mpsc::sync_channel(4);
-        let (recycle, recycled) = std::sync::mpsc::sync_channel(8);
-        std::thread::Builder::new()
-            .name("parquet-decode".into())
-            .spawn(move || decoder.run(&send, &recycled))
-            .map_err(|e| ImportError::file(path, format!("cannot start reading: {e}")))?;
+        // Decoding and writing text took twice as long as the checks: two threads (more on a
+        // bigger machine) share the row groups.
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 4);
+        let n_lanes = threads.min(group_rows.len()).max(1);
+        let geometry = geometry.map(|(_, name, enc)| (geometry_col.expect("projected"), name, enc));
+        let geometry_name = geometry.as_ref().map(|(_, name, _)| name.clone());
+        let mut lanes = Vec::with_capacity(n_lanes);
+        for k in 0..n_lanes {
+            let decoder = Decoder {
+                path: path.to_path_buf(),
+                meta: arrow_meta.clone(),
+                mask: mask.clone(),
+                cols: cols.clone(),
+                geometry: geometry.clone(),
+                groups: (k..group_rows.len()).step_by(n_lanes).collect(),
+                group_rows: group_rows.clone(),
+                tallies: vec![None; cols.len()],
+            };
+            let (send, batches) = std::sync::mpsc::sync_channel(4);
+            let (recycle, recycled) = std::sync::mpsc::sync_channel(8);
+            let thread = std::thread::Builder::new()
+                .name("parquet-decode".into())
+                .spawn(move || decoder.run(&send, &recycled))
+                .map_err(|e| ImportError::file(path, format!("cannot start reading: {e}")))?;
+            lanes.push(Lane { batches, recycle, thread: Some(thread) });
+        }
         Ok(Self {
+            path: path.to_path_buf(),
             headers,
             geometry_name,
-            batches,
-            recycle,
+            lanes,
+            left: group_rows.first().copied().unwrap_or(0),
+            group_rows,
+            group: 0,
             current: Vec::new(),
+            current_lane: 0,
             at: 0,
             finished: false,
+            complete: false,
             total,
             done: 0,
             file_len: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
@@ -266,67 +376,94 @@ impl ParquetSource {
 }
 
 impl Decoder {
-    /// Sends every batch's records (or the error that stopped the reading), then returns;
-    /// returns early when the source is dropped.
+    /// Sends the records of each of its row groups, in order (or the error that stopped the
+    /// reading), then returns the numeric columns' tallies; returns early when the source is
+    /// dropped.
     fn run(
         mut self,
         send: &std::sync::mpsc::SyncSender<Result<Vec<Rec>, ImportError>>,
         recycled: &std::sync::mpsc::Receiver<Vec<Rec>>,
-    ) {
-        loop {
-            let spare = recycled.try_recv().unwrap_or_default();
-            match self.fill(spare) {
-                Ok(None) => return,
-                Ok(Some(recs)) => {
+    ) -> Vec<Option<NumberTally>> {
+        let path = self.path.clone();
+        let mut read = || -> Result<(), ImportError> {
+            // A file of its own: clones of one handle would share its position.
+            let file = File::open(&path).map_err(|e| ImportError::file(&path, format!("cannot read: {e}")))?;
+            for g in std::mem::take(&mut self.groups) {
+                let first: u64 = self.group_rows[..g].iter().sum();
+                let cannot = |e: &dyn std::fmt::Display| {
+                    ImportError::file(&path, format!("row group {} cannot be read: {e}", g + 1))
+                };
+                let handle = file.try_clone().map_err(|e| cannot(&e))?;
+                let mut reader = guarded(&path, || {
+                    ParquetRecordBatchReaderBuilder::new_with_metadata(handle, self.meta.clone())
+                        .with_projection(self.mask.clone())
+                        .with_row_groups(vec![g])
+                        .with_batch_size(8192)
+                        .build()
+                        .map_err(|e| cannot(&e))
+                })?;
+                let mut row = first;
+                loop {
+                    let next = guarded(&path, || Ok(reader.next()))?;
+                    let Some(batch) = next else { break };
+                    let batch = batch.map_err(|e| cannot(&e))?;
+                    let spare = recycled.try_recv().unwrap_or_default();
+                    let recs = self.fill(spare, &batch, &mut row)?;
                     if send.send(Ok(recs)).is_err() {
-                        return;
+                        return Ok(());
                     }
                 }
-                Err(e) => {
-                    let _ = send.send(Err(e));
-                    return;
+                if row - first != self.group_rows[g] {
+                    return Err(cannot(&format!(
+                        "it has {} rows where the file's metadata says {}",
+                        row - first,
+                        self.group_rows[g]
+                    )));
                 }
             }
+            Ok(())
+        };
+        if let Err(e) = read() {
+            let _ = send.send(Err(e));
         }
+        std::mem::take(&mut self.tallies)
     }
 
     /// Row group (1-based) and row in it (1-based) of the record numbered `row` (1-based).
     fn place(&self, row: u64) -> (usize, u64) {
         let mut left = row;
         for (g, &n) in self.group_rows.iter().enumerate() {
-            if left <= n as u64 {
+            if left <= n {
                 return (g + 1, left);
             }
-            left -= n as u64;
+            left -= n;
         }
         (self.group_rows.len(), left)
     }
 
-    /// The next batch as records (reusing `spare`'s); `None` at the end of the file.
-    fn fill(&mut self, mut spare: Vec<Rec>) -> Result<Option<Vec<Rec>>, ImportError> {
-        let path = self.path.clone();
-        let next = guarded(&path, || Ok(self.reader.next()))?;
-        let batch: RecordBatch = match next {
-            None => return Ok(None),
-            Some(b) => b.map_err(|e| {
-                let (g, _) = self.place(self.done + 1);
-                ImportError::file(&self.path, format!("row group {g} cannot be read: {e}"))
-            })?,
-        };
+    /// `batch`'s records (reusing `spare`'s), numbered after `row`, which moves past them.
+    fn fill(&mut self, mut spare: Vec<Rec>, batch: &RecordBatch, row: &mut u64) -> Result<Vec<Rec>, ImportError> {
         let cells: Vec<Cell> = self
             .cols
             .iter()
             .map(|&c| Cell::new(batch.column(c)))
             .collect::<Result<_, _>>()
             .map_err(|e| ImportError::file(&self.path, format!("a column cannot be read as text: {e}")))?;
-        let geometry = self.geometry.as_ref().map(|(c, name, enc)| (batch.column(*c).clone(), name.clone(), *enc));
         let rows = batch.num_rows();
+        for (tally, cell) in self.tallies.iter_mut().zip(&cells) {
+            let t = tally.get_or_insert_with(NumberTally::default);
+            if !t.text && !t.add_rows(cell, 0..rows) {
+                // Not numbers: typed from their text, by the import.
+                t.text = true;
+            }
+        }
+        let geometry = self.geometry.as_ref().map(|(c, name, enc)| (batch.column(*c), name, *enc));
         spare.truncate(rows);
         spare.resize_with(rows, Rec::default);
         for (r, rec) in spare.iter_mut().enumerate() {
             rec.clear();
-            self.done += 1;
-            rec.row = self.done as u32;
+            *row += 1;
+            rec.row = *row as u32;
             rec.line = 0;
             for c in &cells {
                 c.write(r, &mut rec.text);
@@ -334,12 +471,12 @@ impl Decoder {
             }
             if let Some((array, name, enc)) = &geometry {
                 rec.geometry = Some(point(array, r, *enc).map_err(|(kind, why)| {
-                    let (g, gr) = self.place(self.done);
+                    let (g, gr) = self.place(*row);
                     (kind, format!("geometry {name:?} (row group {g}, row {gr}) {why}"))
                 }));
             }
         }
-        Ok(Some(spare))
+        Ok(spare)
     }
 }
 
@@ -349,21 +486,40 @@ impl Source for ParquetSource {
     }
     fn next(&mut self, rec: &mut Rec) -> Result<bool, ImportError> {
         while self.at == self.current.len() {
+            while self.left == 0 && self.group < self.group_rows.len() {
+                self.group += 1;
+                self.left = self.group_rows.get(self.group).copied().unwrap_or(0);
+            }
             if self.finished {
                 return Ok(false);
             }
-            match self.batches.recv() {
+            if self.group >= self.group_rows.len() {
+                self.finished = true;
+                self.complete = true;
+                return Ok(false);
+            }
+            let lane = self.group % self.lanes.len();
+            match self.lanes[lane].batches.recv() {
                 Ok(Ok(recs)) => {
+                    self.left = self.left.saturating_sub(recs.len() as u64);
                     let used = std::mem::replace(&mut self.current, recs);
-                    let _ = self.recycle.try_send(used);
+                    let _ = self.lanes[self.current_lane].recycle.try_send(used);
+                    self.current_lane = lane;
                     self.at = 0;
                 }
                 Ok(Err(e)) => {
                     self.finished = true;
                     return Err(e);
                 }
-                // The decoder has sent everything.
-                Err(_) => self.finished = true,
+                // The decoder stopped without an error before this group's rows: it checks
+                // every group's count, so this is not expected; say so rather than stop short.
+                Err(_) => {
+                    self.finished = true;
+                    return Err(ImportError::file(
+                        &self.path,
+                        format!("row group {} ended before its rows", self.group + 1),
+                    ));
+                }
             }
         }
         std::mem::swap(rec, &mut self.current[self.at]);
@@ -380,6 +536,26 @@ impl Source for ParquetSource {
     }
     fn notes(&self) -> Vec<String> {
         self.notes.clone()
+    }
+    fn number_tallies(&mut self) -> Vec<Option<NumberTally>> {
+        if !self.complete {
+            return Vec::new();
+        }
+        let mut all: Vec<Option<NumberTally>> = Vec::new();
+        for lane in &mut self.lanes {
+            let Some(Ok(tallies)) = lane.thread.take().map(|t| t.join()) else { return Vec::new() };
+            if all.is_empty() {
+                all = vec![None; tallies.len()];
+            }
+            for (a, t) in all.iter_mut().zip(tallies) {
+                match (a.as_mut(), t) {
+                    (_, None) => {}
+                    (None, Some(t)) => *a = Some(t),
+                    (Some(a), Some(t)) => a.merge(t),
+                }
+            }
+        }
+        all.into_iter().map(|t| t.filter(|t| !t.text)).collect()
     }
 }
 
@@ -691,6 +867,89 @@ mod number_text_tests {
             push_float(v, &mut got);
             let want = if v.is_nan() { String::new() } else { format!("{v}") };
             assert_eq!(got, want, "f64 bits {:#x}", v.to_bits());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tally_tests {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Float32Array, Float64Array, Int8Array, Int64Array, UInt16Array};
+
+    use super::super::Cells;
+    use super::super::validate::{infer_kind, kind_of};
+    use super::{Cell, NumberTally};
+
+    /// A numeric column's tally (from the numbers, over two halves merged, as two decoding
+    /// threads take it) types the column as [`infer_kind`] does from the text `Cell::write`
+    /// writes, for every kind of column: yes/no, with `-0`, with infinities, nulls and NaN,
+    /// few and many distinct values, empty.
+    #[test]
+    fn tallies_type_numeric_columns_as_their_text_does() {
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let n = 3000;
+        let mut columns: Vec<(&str, ArrayRef)> = vec![
+            ("0/1 floats", Arc::new(Float64Array::from_iter((0..n).map(|i| Some((i % 2) as f64))))),
+            ("0/1 with -0", Arc::new(Float64Array::from_iter((0..n).map(|i| Some(if i == 7 { -0.0 } else { 1.0 }))))),
+            ("0/1 ints, nulls", Arc::new(Int64Array::from_iter((0..n).map(|i| (i % 3 != 0).then_some(i % 2))))),
+            ("small ints", Arc::new(Int8Array::from_iter((0..n).map(|i| Some((i % 7) as i8 - 3))))),
+            ("few u16", Arc::new(UInt16Array::from_iter((0..n).map(|i| Some((i % 40) as u16 + 2))))),
+            ("many ints", Arc::new(Int64Array::from_iter((0..n).map(|i| Some(i * 7919 - 5000))))),
+            ("all null", Arc::new(Int64Array::from_iter((0..n).map(|_| None::<i64>)))),
+            ("all NaN", Arc::new(Float64Array::from_iter((0..n).map(|_| Some(f64::NAN))))),
+            (
+                "one inf in 200",
+                Arc::new(Float64Array::from_iter(
+                    (0..n).map(|i| Some(if i % 200 == 3 { f64::INFINITY } else { i as f64 * 0.25 })),
+                )),
+            ),
+            (
+                "many infs",
+                Arc::new(Float64Array::from_iter(
+                    (0..n).map(|i| Some(if i % 3 == 0 { f64::NEG_INFINITY } else { 2.5 })),
+                )),
+            ),
+            ("random bits", Arc::new(Float64Array::from_iter((0..n).map(|_| Some(f64::from_bits(next())))))),
+            (
+                "few floats",
+                Arc::new(Float64Array::from_iter((0..n).map(|i| (i % 11 != 0).then_some((i % 9) as f64 / 8.0)))),
+            ),
+            (
+                "f32",
+                Arc::new(Float32Array::from_iter(
+                    (0..n).map(|i| Some(if i == 5 { -0.0 } else { (i % 60) as f32 * 0.1 })),
+                )),
+            ),
+            ("f32 0/1", Arc::new(Float32Array::from_iter((0..n).map(|i| (i % 5 != 0).then_some((i % 2) as f32))))),
+        ];
+        columns.push(("short", Arc::new(Int64Array::from_iter((0..30).map(|i| Some(i % 4))))));
+        for (name, array) in columns {
+            let len = array.len();
+            let cell = Cell::new(&array).unwrap();
+            let (mut a, mut b) = (NumberTally::default(), NumberTally::default());
+            assert!(a.add_rows(&cell, 0..len / 3) && b.add_rows(&cell, len / 3..len), "{name}");
+            a.merge(b);
+            let mut cells = Cells::new(1);
+            let mut text = String::new();
+            for i in 0..len {
+                text.clear();
+                cell.write(i, &mut text);
+                cells.push_row(std::iter::once(text.as_str()));
+            }
+            let want = infer_kind(&cells, 0, len);
+            let got = (
+                kind_of(a.non_empty, a.not_numbers, 0, !a.not_boolean, a.distinct.len()),
+                a.non_empty,
+                a.distinct.len(),
+            );
+            assert_eq!(got, want, "{name}");
         }
     }
 }

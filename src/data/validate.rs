@@ -233,10 +233,13 @@ pub fn check_lat_lon(lat: f64, lon: f64) -> Result<(), (IssueKind, String)> {
     Ok(())
 }
 
+/// Distinct values are counted up to this many (enough to tell a category from text).
+pub(crate) const DISTINCT_CAP: usize = 1001;
+
 /// The type of a kept column over all households: `(kind, non-empty count, distinct count)`.
-/// Distinct values are counted up to 1,001 (enough to tell a category from text).
+/// Distinct values are counted up to [`DISTINCT_CAP`].
 pub(crate) fn infer_kind(cells: &Cells, col: usize, n: usize) -> (ColumnKind, usize, usize) {
-    const CAP: usize = 1001;
+    const CAP: usize = DISTINCT_CAP;
     struct Tally<'a> {
         non_empty: usize,
         not_numbers: usize,
@@ -286,11 +289,17 @@ pub(crate) fn infer_kind(cells: &Cells, col: usize, n: usize) -> (ColumnKind, us
     }
     let (non_empty, not_numbers, boolean) = (all.non_empty, all.not_numbers, all.boolean);
     let d = all.distinct.len();
+    (kind_of(non_empty, not_numbers, all.codes, boolean, d), non_empty, d)
+}
+
+/// A column's type from its tally: non-empty values, those that are not numbers, numbers
+/// written with leading zeros, whether all are yes/no, distinct values (up to [`DISTINCT_CAP`]).
+pub(crate) fn kind_of(non_empty: usize, not_numbers: usize, codes: usize, boolean: bool, d: usize) -> ColumnKind {
     // A column of numbers with a stray bad cell (a typo, a decimal comma) is still numeric:
     // the bad cells read as missing and the need index reports them.
     // Zero-padded values are codes: the column is text (or a category), whatever else it holds.
-    let numeric = all.codes == 0 && (not_numbers == 0 || (not_numbers * 100 <= non_empty && not_numbers < non_empty));
-    let kind = if non_empty == 0 {
+    let numeric = codes == 0 && (not_numbers == 0 || (not_numbers * 100 <= non_empty && not_numbers < non_empty));
+    if non_empty == 0 {
         ColumnKind::Empty
     } else if boolean {
         ColumnKind::Bool
@@ -300,8 +309,7 @@ pub(crate) fn infer_kind(cells: &Cells, col: usize, n: usize) -> (ColumnKind, us
         ColumnKind::Category
     } else {
         ColumnKind::Text
-    };
-    (kind, non_empty, d)
+    }
 }
 
 /// Yes/no in English and Spanish, true/false and 1/0.
