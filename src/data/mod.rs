@@ -1138,8 +1138,8 @@ impl<'a> Builder<'a> {
             let role = chk.det.role(c);
             let (kind, non_empty, distinct) = match tallies.get(c) {
                 Some(Some(t)) if all_accepted => {
-                    let kind = validate::kind_of(t.non_empty, t.not_numbers, 0, !t.not_boolean, t.distinct.len());
-                    (kind, t.non_empty, t.distinct.len())
+                    let kind = validate::kind_of(t.non_empty, t.not_numbers, 0, !t.not_boolean, t.distinct());
+                    (kind, t.non_empty, t.distinct())
                 }
                 _ => validate::infer_kind(&self.out.cells, k, self.out.len()),
             };

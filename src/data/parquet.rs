@@ -95,22 +95,47 @@ pub(crate) struct NumberTally {
     pub non_empty: usize,
     /// Infinities: their text (`inf`) is not a number.
     pub not_numbers: usize,
-    /// Whether every value is 0 or 1 (the text `0` or `1`, a yes/no).
+    /// Whether some value is neither 0 nor 1 (the text `0` or `1`, a yes/no).
     pub not_boolean: bool,
-    /// Distinct values (as bits), up to [`super::validate::DISTINCT_CAP`].
-    pub distinct: rustc_hash::FxHashSet<u128>,
+    /// Distinct values (as bits) other than those in `small`, while there are fewer than
+    /// [`super::validate::DISTINCT_CAP`] in all.
+    others: rustc_hash::FxHashSet<u128>,
+    /// Whole numbers 0 to 255 seen (codes, counts, yes/no: most integer columns), a bit each.
+    small: [u64; 4],
     /// The column does not hold numbers (its kind comes from its text).
     pub text: bool,
 }
 
 impl NumberTally {
+    /// Distinct values, up to [`super::validate::DISTINCT_CAP`].
+    pub fn distinct(&self) -> usize {
+        (self.small_count() + self.others.len()).min(super::validate::DISTINCT_CAP)
+    }
+
+    fn small_count(&self) -> usize {
+        self.small.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
     #[inline]
     fn add(&mut self, key: u128, finite: bool, zero_or_one: bool) {
         self.non_empty += 1;
         self.not_numbers += usize::from(!finite);
         self.not_boolean |= !zero_or_one;
-        if self.distinct.len() < super::validate::DISTINCT_CAP {
-            self.distinct.insert(key);
+        if self.others.len() < super::validate::DISTINCT_CAP
+            && self.small_count() + self.others.len() < super::validate::DISTINCT_CAP
+        {
+            self.others.insert(key);
+        }
+    }
+
+    #[inline]
+    fn add_int(&mut self, v: i128) {
+        if (0..256).contains(&v) {
+            self.non_empty += 1;
+            self.not_boolean |= v > 1;
+            self.small[v as usize >> 6] |= 1 << (v & 63);
+        } else {
+            self.add(v as u128, true, false);
         }
     }
 
@@ -129,11 +154,14 @@ impl NumberTally {
         self.not_numbers += other.not_numbers;
         self.not_boolean |= other.not_boolean;
         self.text |= other.text;
-        for k in other.distinct {
-            if self.distinct.len() >= super::validate::DISTINCT_CAP {
+        for (a, b) in self.small.iter_mut().zip(other.small) {
+            *a |= b;
+        }
+        for k in other.others {
+            if self.small_count() + self.others.len() >= super::validate::DISTINCT_CAP {
                 break;
             }
-            self.distinct.insert(k);
+            self.others.insert(k);
         }
     }
 
@@ -151,9 +179,19 @@ impl NumberTally {
                     self.add(u128::from(v.to_bits()), v.is_finite(), zero_or_one);
                 }
             }
+            Cell::I64(a) => {
+                for i in range.filter(|&i| a.is_valid(i)) {
+                    self.add_int(i128::from(a.value(i)));
+                }
+            }
+            Cell::I32(a) => {
+                for i in range.filter(|&i| a.is_valid(i)) {
+                    self.add_int(i128::from(a.value(i)));
+                }
+            }
             Cell::Int(f) => {
                 for v in range.filter_map(f) {
-                    self.add(v as u128, true, v == 0 || v == 1);
+                    self.add_int(v);
                 }
             }
             _ => return false,
@@ -605,6 +643,8 @@ fn tie_free(v: f64) -> bool {
 enum Cell<'a> {
     F64(&'a arrow_array::Float64Array),
     F32(&'a arrow_array::Float32Array),
+    I64(&'a arrow_array::Int64Array),
+    I32(&'a arrow_array::Int32Array),
     Int(Box<dyn Fn(usize) -> Option<i128> + 'a>),
     Utf8(&'a arrow_array::StringArray),
     LargeUtf8(&'a arrow_array::LargeStringArray),
@@ -627,8 +667,8 @@ impl<'a> Cell<'a> {
             DataType::Float32 => Cell::F32(a.as_primitive::<Float32Type>()),
             DataType::Int8 => Cell::Int(int::<Int8Type>(a)),
             DataType::Int16 => Cell::Int(int::<Int16Type>(a)),
-            DataType::Int32 => Cell::Int(int::<Int32Type>(a)),
-            DataType::Int64 => Cell::Int(int::<Int64Type>(a)),
+            DataType::Int32 => Cell::I32(a.as_primitive::<Int32Type>()),
+            DataType::Int64 => Cell::I64(a.as_primitive::<Int64Type>()),
             DataType::UInt8 => Cell::Int(int::<UInt8Type>(a)),
             DataType::UInt16 => Cell::Int(int::<UInt16Type>(a)),
             DataType::UInt32 => Cell::Int(int::<UInt32Type>(a)),
@@ -658,6 +698,16 @@ impl<'a> Cell<'a> {
                     if !v.is_nan() {
                         let _ = write!(out, "{v}");
                     }
+                }
+            }
+            Cell::I64(a) => {
+                if a.is_valid(i) {
+                    out.push_str(itoa::Buffer::new().format(a.value(i)));
+                }
+            }
+            Cell::I32(a) => {
+                if a.is_valid(i) {
+                    out.push_str(itoa::Buffer::new().format(a.value(i)));
                 }
             }
             Cell::Int(f) => {
@@ -875,7 +925,7 @@ mod number_text_tests {
 mod tally_tests {
     use std::sync::Arc;
 
-    use arrow_array::{ArrayRef, Float32Array, Float64Array, Int8Array, Int64Array, UInt16Array};
+    use arrow_array::{ArrayRef, Float32Array, Float64Array, Int8Array, Int32Array, Int64Array, UInt16Array};
 
     use super::super::Cells;
     use super::super::validate::{infer_kind, kind_of};
@@ -930,6 +980,10 @@ mod tally_tests {
             ("f32 0/1", Arc::new(Float32Array::from_iter((0..n).map(|i| (i % 5 != 0).then_some((i % 2) as f32))))),
         ];
         columns.push(("short", Arc::new(Int64Array::from_iter((0..30).map(|i| Some(i % 4))))));
+        // Whole numbers below 256 are tallied in a bitset, the others in a set: across both,
+        // and past the cap of distinct values.
+        columns.push(("ints across 256", Arc::new(Int32Array::from_iter((0..n).map(|i| Some((i % 600) as i32 - 20))))));
+        columns.push(("capped across 256", Arc::new(Int64Array::from_iter((0..n).map(|i| Some(i * 3 % 2900))))));
         for (name, array) in columns {
             let len = array.len();
             let cell = Cell::new(&array).unwrap();
@@ -944,11 +998,7 @@ mod tally_tests {
                 cells.push_row(std::iter::once(text.as_str()));
             }
             let want = infer_kind(&cells, 0, len);
-            let got = (
-                kind_of(a.non_empty, a.not_numbers, 0, !a.not_boolean, a.distinct.len()),
-                a.non_empty,
-                a.distinct.len(),
-            );
+            let got = (kind_of(a.non_empty, a.not_numbers, 0, !a.not_boolean, a.distinct()), a.non_empty, a.distinct());
             assert_eq!(got, want, "{name}");
         }
     }
