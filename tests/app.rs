@@ -835,3 +835,29 @@ fn the_quiz_panel_makes_exercises_and_scores_the_answers() {
     h.get_by_label("10 of 10 right");
     h.get_by_label("All right: nothing to review.");
 }
+
+/// A PMTiles basemap whose header lies (the input the `pmtiles` fuzz target found, on which
+/// the map's reader panics for every tile) is refused with a message naming it, and the map
+/// keeps its tiles; a sound one is taken.
+#[test]
+fn a_damaged_pmtiles_basemap_is_refused() {
+    use needmap::app::map::tiles::TileSetting;
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut h = harness(Lang::En);
+    h.step();
+    let before = app(&mut h).state.prefs.tiles.clone();
+    let bad = fixtures.join("fuzz_pmtiles_root_past_end.pmtiles");
+    app(&mut h).apply_command(Command::SetTiles(TileSetting::PmTiles(bad)));
+    h.step();
+    match &app(&mut h).state.notice {
+        Some(Notice::Error(m)) => {
+            assert!(m.contains("fuzz_pmtiles_root_past_end.pmtiles") && m.contains("damaged"), "{m}")
+        }
+        other => panic!("expected an error notice, got {other:?}"),
+    }
+    assert_eq!(app(&mut h).state.prefs.tiles, before, "the map keeps its tiles");
+    let good = fixtures.join("tiny_raster.pmtiles");
+    app(&mut h).apply_command(Command::SetTiles(TileSetting::PmTiles(good.clone())));
+    h.step();
+    assert_eq!(app(&mut h).state.prefs.tiles, TileSetting::PmTiles(good));
+}

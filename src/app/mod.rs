@@ -233,6 +233,14 @@ impl NeedmapApp {
                     self.state.notice = Some(Notice::Error(e.to_string()));
                     return;
                 }
+                // The map's PMTiles reader trusts the header (a damaged one panics on every
+                // tile): it is checked first.
+                if let TileSetting::PmTiles(p) = &t
+                    && let Err(e) = crate::tiles::pmtiles::check(p)
+                {
+                    self.state.notice = Some(Notice::Error(e.to_string()));
+                    return;
+                }
                 self.tiles = TileSource::new(&t, &self.ctx);
                 self.connectivity = Connectivity::for_setting(&t, &self.ctx);
                 if let TileSetting::Custom(server) = &t {

@@ -6,6 +6,7 @@ pub mod area;
 pub mod cli;
 pub mod download;
 pub mod mbtiles;
+pub mod pmtiles;
 
 use std::collections::BTreeSet;
 

@@ -107,7 +107,11 @@ impl TileSource {
                 TileSource::Osm(HttpTiles::with_options(OpenStreetMap, http_options(cache_dir()), ctx.clone()))
             }
             TileSetting::Custom(server) => TileSource::Custom(custom_tiles(server, cache_dir(), ctx)),
-            TileSetting::PmTiles(p) => TileSource::PmTiles(PmTiles::new(p, ctx.clone())),
+            // A file that was fine when chosen may have changed since (see `Command::SetTiles`).
+            TileSetting::PmTiles(p) => match crate::tiles::pmtiles::check(p) {
+                Ok(_) => TileSource::PmTiles(PmTiles::new(p, ctx.clone())),
+                Err(_) => TileSource::None,
+            },
             TileSetting::Folder(p) => TileSource::Local(FolderTiles::new(p.clone(), ctx.clone())),
             TileSetting::MbTiles(p) => match crate::tiles::MbTiles::open(p) {
                 Ok(file) => TileSource::Local(LocalTiles::from_file(Box::new(file), ctx.clone())),
