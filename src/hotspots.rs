@@ -658,7 +658,7 @@ fn neighbour_sums(
     let stop_at = stop_at.unwrap_or(u32::MAX);
     let n = points.len();
     let t = std::time::Instant::now();
-    let grid = Grid::new(points.into(), r / REACH as f64);
+    let grid = Grid::new(points, r / REACH as f64);
     progress.check()?;
     // Sorted structure of arrays: the inner loop reads three coordinates and a value.
     let xs: Vec<f64> = grid.order.par_iter().map(|&i| points[i as usize][0]).collect();
