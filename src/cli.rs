@@ -1070,14 +1070,20 @@ fn cluster_only(input: &std::path::Path, out: &std::path::Path, a: &Analysis, fo
     atomic::check_target(out, Some(input), force)?;
     let progress = cli_progress();
     let timer = Timer::new();
-    let imported = analysis::import_stage(input, &a.input, &Keep::Only(people_names()), &progress)?;
+    // Only what the labels file and the clustering read is kept: the ids (always kept), the
+    // people column for --weight-by-people, no need scores unless --need-weighted reads them.
+    let people = if a.cluster.weight_by_people { people_names() } else { Vec::new() };
+    let mut imported = analysis::import_stage(input, &a.input, &Keep::Only(people), &progress)?;
     timer.lap("import");
     for r in &imported.report.rejects {
         eprintln!("needmap: rejected: {}", r.located(input));
     }
     let n = imported.households.len();
-    let scored = analysis::unscored(n);
-    let clustered = analysis::cluster_stage(&imported, &scored, &a.cluster, &progress)?;
+    // The unit vectors stand for the positions from here on (16 MB a million households).
+    imported.households.lat_deg = Vec::new();
+    imported.households.lon_deg = Vec::new();
+    let scored = analysis::unscored(if a.cluster.need_weighted { n } else { 0 });
+    let clustered = analysis::cluster_stage_taking_xyz(&mut imported, &scored, &a.cluster, &progress)?;
     timer.lap("cluster");
     if let Some(s) = &clustered.suggestion {
         eprintln!("needmap: {}", s.note);

@@ -530,3 +530,32 @@ fn ten_million_households_interrupted() {
         assert_eq!(common::entries(dir.path()), vec!["h10m.csv"], "SIGINT {wait:?} in left files behind");
     }
 }
+
+/// `needmap cluster` keeps only what its labels need (no lat/lon, people only for
+/// --weight-by-people) and lets DBSCAN sort the imported points in place: its labels must be
+/// those of `analysis::cluster_stage` on a full import, which works on a sorted copy.
+#[test]
+fn cluster_labels_are_the_cluster_stage_s_on_a_full_import() {
+    use needmap::analysis::{self, Analysis, Candidates};
+    let dir = tempfile::tempdir().unwrap();
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/lima_households.csv");
+    let s = sample.to_str().unwrap();
+    let imp =
+        analysis::import_stage(&sample, &Analysis::default().input, &needmap::data::Keep::All, &Default::default())
+            .unwrap();
+    let scored = analysis::unscored(imp.households.len());
+    for (flags, weighted) in [(&[][..], false), (&["--weight-by-people"][..], true)] {
+        let mut args = vec!["cluster", s, "--eps-m", "60", "--min-points", "12", "--out", "l.csv", "--force"];
+        args.extend_from_slice(flags);
+        ok(dir.path(), &args);
+        let mut cfg = Analysis::default().cluster;
+        cfg.households = Candidates::All;
+        cfg.eps_m = Some(60.0);
+        cfg.min_points = Some(12);
+        cfg.weight_by_people = weighted;
+        let want = analysis::cluster_stage(&imp, &scored, &cfg, &Default::default()).unwrap().labels;
+        let got: Vec<i32> = read_labels(&dir.path().join("l.csv")).iter().map(|x| x.1 as i32).collect();
+        assert_eq!(got, want, "{flags:?}");
+        assert!(want.iter().any(|&l| l >= 3) && want.contains(&-1), "a meaningful case: {flags:?}");
+    }
+}

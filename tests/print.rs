@@ -260,3 +260,22 @@ fn bad_input_gives_a_clear_message_and_no_file() {
     assert!(e.ends_with("keep.png: already exists; choose another output or pass --force to replace it"), "{e}");
     assert_eq!(std::fs::read_to_string(d.path().join("keep.png")).unwrap(), "keep");
 }
+
+/// Found by the `mbtiles` fuzz target: a tile whose PNG header claims 4 × 4,244,635,654
+/// pixels made the decoder allocate 50 GB at once, and the process aborted. Such a tile is
+/// now left out (as a missing one is); the good tiles beside it are still drawn.
+#[test]
+fn fuzz_a_tile_claiming_a_huge_image_is_left_out() {
+    use needmap::print::raster::decode;
+    use needmap::print::tiles::TileSource;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz_mbtiles_huge_png.mbtiles");
+    let src = TileSource::open(&path).unwrap();
+    // The fuzzer damaged the file elsewhere too: SQLite's index gives two zoom levels.
+    assert_eq!(src.zooms(), &[0, 1]);
+    assert!(src.tile(1, 1, 0).is_none(), "the tile claiming a huge image");
+    for (z, x, y) in [(0, 0, 0), (1, 0, 1)] {
+        let image = src.tile(z, x, y).unwrap_or_else(|| panic!("tile {z}/{x}/{y}"));
+        let px = decode(&image).unwrap_or_else(|| panic!("tile {z}/{x}/{y} decodes"));
+        assert_eq!((px.width(), px.height()), (4, 4));
+    }
+}

@@ -440,3 +440,22 @@ fn bad_answer_files_and_usage_are_clear() {
     assert_eq!(err, "needmap: quiz: --count must be 1 to 100, not 0");
     assert!(!p.join("q.json").exists());
 }
+
+/// quiz.json is a file users may edit: a hash that is not hex (here with accents) made the
+/// "file changed" message cut it inside a character, a panic. Now the message quotes its
+/// first 12 characters.
+#[test]
+fn an_edited_hash_with_accents_is_quoted_not_cut() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    std::fs::write(p.join("s.csv"), "id,lat,lon,household_size\n1,-12,-77,3\n2,-12.0001,-77,4\n").unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(make(p, LIMA, &[])).unwrap()).unwrap();
+    v["source"]["sha256"] = "aéééééééé".into();
+    v["source"]["input"] = "s.csv".into();
+    std::fs::write(p.join("quiz.json"), v.to_string()).unwrap();
+    std::fs::write(p.join("answers.csv"), "id,answer\n").unwrap();
+    let err = fails(p, &["quiz", "--check", "quiz.json", "answers.csv"]);
+    assert!(err.starts_with("needmap: s.csv: the file changed since the quiz was made"), "{err}");
+    assert!(err.contains("the quiz was made on 2560875 bytes, aéééééééé…"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

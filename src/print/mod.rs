@@ -93,15 +93,51 @@ pub enum Encoded {
     Jpeg(Arc<Vec<u8>>),
 }
 
+/// The widest and tallest tile image drawn, in pixels (tiles are 256 or 512, 1024 at most).
+/// A damaged tile's header can claim any size, and decoding allocates it first: a PNG
+/// claiming 50 GB of pixels aborted the print map (found by the `mbtiles` fuzz target).
+pub const MAX_TILE_PX: u32 = 4096;
+
 impl Encoded {
-    /// PNG or JPEG by its magic bytes.
+    /// PNG or JPEG by its magic bytes, if its header gives a size within [`MAX_TILE_PX`].
     pub fn sniff(bytes: Vec<u8>) -> Option<Encoded> {
+        let fits = |(w, h): (u32, u32)| (1..=MAX_TILE_PX).contains(&w) && (1..=MAX_TILE_PX).contains(&h);
         if bytes.starts_with(&[0x89, b'P', b'N', b'G']) {
-            Some(Encoded::Png(Arc::new(bytes)))
+            png_size(&bytes).filter(|&s| fits(s)).map(|_| Encoded::Png(Arc::new(bytes)))
         } else if bytes.starts_with(&[0xff, 0xd8]) {
-            Some(Encoded::Jpeg(Arc::new(bytes)))
+            jpeg_size(&bytes).filter(|&s| fits(s)).map(|_| Encoded::Jpeg(Arc::new(bytes)))
         } else {
             None
+        }
+    }
+}
+
+/// Width and height from a PNG's IHDR chunk (the first, by the format).
+fn png_size(b: &[u8]) -> Option<(u32, u32)> {
+    let be = |i: usize| Some(u32::from_be_bytes(b.get(i..i + 4)?.try_into().ok()?));
+    (b.get(12..16)? == b"IHDR").then_some(())?;
+    Some((be(16)?, be(20)?))
+}
+
+/// Width and height from a JPEG's frame header (SOF0 to SOF15), walking its segments.
+fn jpeg_size(b: &[u8]) -> Option<(u32, u32)> {
+    let be16 = |i: usize| Some(u16::from_be_bytes(b.get(i..i + 2)?.try_into().ok()?) as u32);
+    let mut i = 2;
+    loop {
+        while *b.get(i)? != 0xff {
+            i += 1;
+        }
+        while *b.get(i)? == 0xff {
+            i += 1;
+        }
+        let marker = *b.get(i)?;
+        i += 1;
+        match marker {
+            0x01 | 0xd0..=0xd7 => continue,
+            // End of image or start of scan before any frame header.
+            0xd9 | 0xda => return None,
+            0xc0..=0xcf if !matches!(marker, 0xc4 | 0xc8 | 0xcc) => return Some((be16(i + 5)?, be16(i + 3)?)),
+            _ => i += be16(i)? as usize,
         }
     }
 }
@@ -211,5 +247,46 @@ impl Paper {
         };
         let pt = |v: f32| v / 25.4 * 72.0;
         if landscape { [pt(mm[1]), pt(mm[0])] } else { [pt(mm[0]), pt(mm[1])] }
+    }
+}
+
+#[cfg(test)]
+mod tile_size_tests {
+    use super::*;
+
+    /// A JPEG's first segments, up to its frame header: APP0, a quantisation table, SOF.
+    fn jpeg_head(sof: u8, w: u16, h: u16) -> Vec<u8> {
+        let mut b = vec![0xff, 0xd8, 0xff, 0xe0, 0, 16];
+        b.extend_from_slice(b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0");
+        b.extend_from_slice(&[0xff, 0xdb, 0, 4, 0, 0]);
+        b.extend_from_slice(&[0xff, 0xff, sof, 0, 11, 8]);
+        b.extend_from_slice(&h.to_be_bytes());
+        b.extend_from_slice(&w.to_be_bytes());
+        b.extend_from_slice(&[1, 1, 0x11, 0]);
+        b
+    }
+
+    #[test]
+    fn jpeg_sizes_come_from_the_frame_header() {
+        assert_eq!(jpeg_size(&jpeg_head(0xc0, 512, 256)), Some((512, 256)));
+        assert_eq!(jpeg_size(&jpeg_head(0xc2, 300, 200)), Some((300, 200)));
+        assert!(Encoded::sniff(jpeg_head(0xc0, 256, 256)).is_some());
+        assert!(Encoded::sniff(jpeg_head(0xc0, 60_000, 256)).is_none());
+        // A huffman table (C4) is not a frame header; the file ends before one.
+        assert_eq!(jpeg_size(&jpeg_head(0xc4, 256, 256)), None);
+        assert_eq!(jpeg_size(&[0xff, 0xd8, 0xff]), None);
+    }
+
+    #[test]
+    fn png_sizes_come_from_ihdr() {
+        let mut b = vec![0x89, b'P', b'N', b'G', 13, 10, 26, 10, 0, 0, 0, 13];
+        b.extend_from_slice(b"IHDR");
+        b.extend_from_slice(&256u32.to_be_bytes());
+        b.extend_from_slice(&512u32.to_be_bytes());
+        assert_eq!(png_size(&b), Some((256, 512)));
+        assert!(Encoded::sniff(b.clone()).is_some());
+        b[16..20].copy_from_slice(&70_000u32.to_be_bytes());
+        assert!(Encoded::sniff(b.clone()).is_none());
+        assert_eq!(png_size(&b[..18]), None);
     }
 }

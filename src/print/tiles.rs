@@ -110,7 +110,14 @@ fn strip_tags(s: &str) -> String {
 mod tests {
     use super::*;
 
-    const PNG_MAGIC: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
+    /// A PNG's signature and the start of its IHDR chunk (256 × 256): what `Encoded::sniff` reads.
+    fn png_head() -> Vec<u8> {
+        let mut b = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13];
+        b.extend_from_slice(b"IHDR");
+        b.extend_from_slice(&256u32.to_be_bytes());
+        b.extend_from_slice(&256u32.to_be_bytes());
+        b
+    }
 
     #[test]
     fn mbtiles_rows_are_flipped_from_tms() {
@@ -124,14 +131,14 @@ mod tests {
         )
         .unwrap();
         // Zoom 2: XYZ (1, 0) is the northern row, stored as TMS row 3.
-        let mut north = PNG_MAGIC.to_vec();
+        let mut north = png_head();
         north.push(1);
-        let mut south = PNG_MAGIC.to_vec();
+        let mut south = png_head();
         south.push(2);
         let ins = "INSERT INTO tiles VALUES (?1, ?2, ?3, ?4)";
         conn.execute(ins, rusqlite::params![2, 1, 3, north]).unwrap();
         conn.execute(ins, rusqlite::params![2, 1, 0, south]).unwrap();
-        conn.execute(ins, rusqlite::params![5, 0, 0, PNG_MAGIC.to_vec()]).unwrap();
+        conn.execute(ins, rusqlite::params![5, 0, 0, png_head()]).unwrap();
         drop(conn);
         let src = TileSource::open(&path).unwrap();
         assert_eq!(src.zooms(), &[2, 5]);
@@ -150,7 +157,7 @@ mod tests {
     fn folder_tiles_use_xyz_rows() {
         let d = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(d.path().join("3/2")).unwrap();
-        std::fs::write(d.path().join("3/2/1.png"), PNG_MAGIC).unwrap();
+        std::fs::write(d.path().join("3/2/1.png"), png_head()).unwrap();
         let src = TileSource::open(d.path()).unwrap();
         assert!(matches!(src.tile(3, 2, 1), Some(Encoded::Png(_))));
         assert!(src.tile(3, 2, 6).is_none());
