@@ -418,3 +418,34 @@ fn a_file_the_parquet_library_panics_on_is_refused_in_one_line() {
     }
     assert!(!p.join("never").exists());
 }
+
+/// A duplicate id in a file without lines names the first one's row, not "line 0".
+#[test]
+fn a_duplicate_id_names_the_row_of_the_first() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("household_id", DataType::Utf8, false),
+        Field::new("lat", DataType::Float64, false),
+        Field::new("lon", DataType::Float64, false),
+    ]));
+    let ids = ["H1", "H2", "H3", "H2", "H5"];
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(StringArray::from_iter_values(ids)),
+            Arc::new(Float64Array::from_iter_values((0..5).map(|i| -12.05 - 0.001 * f64::from(i)))),
+            Arc::new(Float64Array::from_iter_values((0..5).map(|i| -77.05 + 0.001 * f64::from(i)))),
+        ],
+    )
+    .unwrap();
+    // Two rows a group: the duplicate and the first are read by different decoding threads.
+    write_parquet(&p.join("dup.parquet"), &[batch], None, 2);
+    let o = needmap(p, &["inspect", "dup.parquet", "--json"]);
+    assert!(o.status.success(), "{}", show(&["inspect"], &o));
+    let rep: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(rep["accepted"], 4, "{rep}");
+    let r = &rep["rejects"][0];
+    assert_eq!((r["kind"].as_str(), r["row"].as_u64()), (Some("duplicate_id"), Some(4)), "{r}");
+    assert_eq!(r["message"], "duplicate id \"H2\": already used on row 2; the first one is kept");
+}

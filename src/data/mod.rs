@@ -1066,7 +1066,7 @@ impl<'a> Builder<'a> {
     /// Rejects every candidate whose id an earlier household already has (the first is
     /// kept; the points of one MultiPoint feature share its id), as a scan in input order
     /// would, and drops them from the candidates.
-    fn reject_duplicate_ids(&mut self) {
+    fn reject_duplicate_ids(&mut self, format: &Format) {
         let Some(id_kept) = self.chk.id_kept else {
             return;
         };
@@ -1088,8 +1088,8 @@ impl<'a> Builder<'a> {
         for &(i, first) in &dups {
             let (i, first) = (i as usize, first as usize);
             let raw = o.cells.get(i, id_kept);
-            let msg =
-                format!("duplicate id {:?}: already used on line {}; the first one is kept", raw.trim(), o.line[first]);
+            let at = validate::place(Some(format), o.line[first], o.row[first]);
+            let msg = format!("duplicate id {:?}: already used on {at}; the first one is kept", raw.trim());
             dup_rejects.push((
                 self.seq[i],
                 Issue {
@@ -1124,7 +1124,7 @@ impl<'a> Builder<'a> {
         progress: &Progress,
     ) -> Result<(Households, ImportReport), ImportError> {
         let started = std::time::Instant::now();
-        self.reject_duplicate_ids();
+        self.reject_duplicate_ids(&format);
         lap("import duplicate ids", started);
         drop(std::mem::take(&mut self.id_key));
         drop(std::mem::take(&mut self.seq));

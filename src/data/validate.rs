@@ -338,6 +338,18 @@ fn parse_bool_words(lower: &str) -> Option<bool> {
     }
 }
 
+/// Where a record is, for a message about a later one: its line, or where a format has no
+/// lines its row (Parquet, a database table) or feature (GeoJSON).
+pub(crate) fn place(format: Option<&super::Format>, line: u32, row: u32) -> String {
+    match line {
+        0 if matches!(format, Some(super::Format::Parquet { .. } | super::Format::Postgis { .. })) => {
+            format!("row {row}")
+        }
+        0 => format!("feature {row}"),
+        l => format!("line {l}"),
+    }
+}
+
 /// Flags that need the whole set: far outliers and probable swaps (relative to the data's
 /// centre and spread), and coordinates shared with an earlier household.
 pub(crate) fn whole_set_flags(h: &Households, _path: &Path, flags: &mut Vec<Issue>, notes: &mut Vec<String>) {
@@ -360,13 +372,7 @@ pub(crate) fn whole_set_flags(h: &Households, _path: &Path, flags: &mut Vec<Issu
     let earlier = first_earlier(n, |i| Some((h.lat_deg[i].to_bits(), h.lon_deg[i].to_bits())));
     let dup = earlier.len();
     for (i, first) in earlier {
-        let at = match h.line[first as usize] {
-            0 if matches!(h.format, Some(super::Format::Parquet { .. } | super::Format::Postgis { .. })) => {
-                format!("row {}", h.row[first as usize])
-            }
-            0 => format!("feature {}", h.row[first as usize]),
-            l => format!("line {l}"),
-        };
+        let at = place(h.format.as_ref(), h.line[first as usize], h.row[first as usize]);
         flags.push(issue(
             i as usize,
             IssueKind::DuplicateCoordinates,
