@@ -121,9 +121,7 @@ impl NumberTally {
         self.non_empty += 1;
         self.not_numbers += usize::from(!finite);
         self.not_boolean |= !zero_or_one;
-        if self.others.len() < super::validate::DISTINCT_CAP
-            && self.small_count() + self.others.len() < super::validate::DISTINCT_CAP
-        {
+        if self.small_count() + self.others.len() < super::validate::DISTINCT_CAP {
             self.others.insert(key);
         }
     }
