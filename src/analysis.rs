@@ -568,11 +568,7 @@ fn cluster_points(
             };
             let params =
                 DbscanParams { eps_m: resolved.eps_m.unwrap_or(150.0), min_points: resolved.min_points.unwrap_or(10) };
-            let out = match pts {
-                std::borrow::Cow::Borrowed(pts) => dbscan::dbscan(pts, weights.as_deref(), &params, progress),
-                std::borrow::Cow::Owned(pts) => dbscan::dbscan_owned(pts, weights.as_deref(), &params, progress),
-            }
-            .map_err(|e| match e {
+            let out = dbscan::dbscan_cow(pts, weights.as_deref(), &params, progress).map_err(|e| match e {
                 dbscan::DbscanError::Cancelled => RunError::Cancelled,
                 e => RunError::Cluster(format!("DBSCAN: {e}")),
             })?;

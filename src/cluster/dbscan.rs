@@ -362,7 +362,8 @@ pub fn dbscan_owned(
     dbscan_cow(Cow::Owned(points), weights, params, progress)
 }
 
-fn dbscan_cow(
+/// [`dbscan`] or [`dbscan_owned`], as `points` is borrowed or owned.
+pub(crate) fn dbscan_cow(
     points: Cow<'_, [Xyz]>,
     weights: Option<&[f64]>,
     params: &DbscanParams,

@@ -137,12 +137,13 @@ impl NumberTally {
         }
     }
 
+    /// A float value (f64, or an f32 widened exactly), keyed by the bits of its own type.
     #[inline]
-    fn add_f64(&mut self, v: f64) {
+    fn add_float(&mut self, v: f64, key: u128) {
         if !v.is_nan() {
             // `-0` is not a yes/no; `0` and `1` are.
             let zero_or_one = v == 1.0 || (v == 0.0 && v.is_sign_positive());
-            self.add(u128::from(v.to_bits()), v.is_finite(), zero_or_one);
+            self.add(key, v.is_finite(), zero_or_one);
         }
     }
 
@@ -167,14 +168,13 @@ impl NumberTally {
     fn add_rows(&mut self, cell: &Cell, range: std::ops::Range<usize>) -> bool {
         match cell {
             Cell::F64(a) => {
-                for i in range.filter(|&i| a.is_valid(i)) {
-                    self.add_f64(a.value(i));
+                for v in range.filter(|&i| a.is_valid(i)).map(|i| a.value(i)) {
+                    self.add_float(v, u128::from(v.to_bits()));
                 }
             }
             Cell::F32(a) => {
-                for v in range.filter(|&i| a.is_valid(i)).map(|i| a.value(i)).filter(|v| !v.is_nan()) {
-                    let zero_or_one = v == 1.0 || (v == 0.0 && v.is_sign_positive());
-                    self.add(u128::from(v.to_bits()), v.is_finite(), zero_or_one);
+                for v in range.filter(|&i| a.is_valid(i)).map(|i| a.value(i)) {
+                    self.add_float(f64::from(v), u128::from(v.to_bits()));
                 }
             }
             Cell::I64(a) => {
