@@ -163,6 +163,9 @@ fn lima_field_kit_reads_in_gdal_with_the_right_counts() {
     assert_eq!(gpkg, want);
     let check = tool(&run, "sqlite3", &["needmap.gpkg", "PRAGMA integrity_check; PRAGMA foreign_key_check;"]);
     assert_eq!(check, "ok\n");
+    // GDAL's GeoPackage validator (python3-gdal) checks every requirement it knows: the core
+    // tables, the geometry blobs, the R-tree extension, SQLite's integrity.
+    tool(&run, "/usr/bin/python3", &["-m", "osgeo_utils.samples.validate_gpkg", "needmap.gpkg"]);
     let ids = tool(&run, "sqlite3", &["needmap.gpkg", "PRAGMA application_id; PRAGMA user_version;"]);
     assert_eq!(ids, "1196444487\n10300\n");
 

@@ -13,6 +13,7 @@ use crate::hotspots::HotspotResult;
 use crate::zones::Zone;
 
 pub fn households_csv(path: &Path, o: &Outcome) -> io::Result<()> {
+    use std::fmt::Write as _;
     let h = &o.imported.households;
     let mut w = csv::WriterBuilder::new().from_path(path)?;
     let mut header: Vec<&str> = h.columns.iter().map(|c| c.name.as_str()).collect();
@@ -30,31 +31,44 @@ pub fn households_csv(path: &Path, o: &Outcome) -> io::Result<()> {
         header.push("site");
     }
     w.write_record(&header)?;
-    let mut rec: Vec<String> = Vec::with_capacity(header.len());
+    // Fields go straight to the writer, numbers through one buffer: no String per cell (90M
+    // allocations at 10M households).
+    let mut buf = String::new();
+    let mut field = |w: &mut csv::Writer<std::fs::File>, known: bool, v: std::fmt::Arguments| {
+        buf.clear();
+        if known {
+            let _ = buf.write_fmt(v);
+        }
+        w.write_field(&buf)
+    };
     for i in 0..h.len() {
         if i % 65_536 == 0 {
             super::atomic::check_interrupted()?;
         }
-        rec.clear();
-        rec.extend((0..h.columns.len()).map(|c| h.text(i, c).to_string()));
+        for c in 0..h.columns.len() {
+            w.write_field(h.text(i, c))?;
+        }
         let s = o.scored.need.score[i];
-        rec.push(if s.is_finite() { format!("{s:.6}") } else { String::new() });
-        rec.push(o.scored.critical[i].to_string());
-        rec.push(if o.clustered.candidates[i] { o.clustered.labels[i].to_string() } else { String::new() });
+        field(&mut w, s.is_finite(), format_args!("{s:.6}"))?;
+        w.write_field(if o.scored.critical[i] { "true" } else { "false" })?;
+        let l = o.clustered.labels[i];
+        field(&mut w, o.clustered.candidates[i], format_args!("{l}"))?;
         let z = o.zones.zone_of[i];
-        rec.push(if z >= 0 { z.to_string() } else { String::new() });
+        field(&mut w, z >= 0, format_args!("{z}"))?;
         if let Some(r) = hot {
-            rec.push(r.z[i].map_or(String::new(), fmt_z));
-            rec.push(r.hot[i].to_string());
+            w.write_field(r.z[i].map_or(String::new(), fmt_z))?;
+            let hot = r.hot[i];
+            field(&mut w, true, format_args!("{hot}"))?;
         }
         if let Some(a) = audit {
             let p = a.p_critical[i];
-            rec.push(if p.is_finite() { format!("{p:.4}") } else { String::new() });
+            field(&mut w, p.is_finite(), format_args!("{p:.4}"))?;
         }
         if let Some(so) = site_of {
-            rec.push(if so[i] >= 0 { (so[i] + 1).to_string() } else { String::new() });
+            let site = so[i] + 1;
+            field(&mut w, so[i] >= 0, format_args!("{site}"))?;
         }
-        w.write_record(&rec)?;
+        w.write_record(None::<&[u8]>)?;
     }
     w.flush()
 }
