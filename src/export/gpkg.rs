@@ -517,6 +517,9 @@ fn bulk_load_rtree(
         let per = len.div_ceil(len.div_ceil(max));
         let mut level = Vec::with_capacity(len.div_ceil(per));
         for start in (0..len).step_by(per) {
+            if next_no % 1024 == 0 {
+                check_interrupted()?;
+            }
             let end = (start + per).min(len);
             let c = match levels.last() {
                 None => write(a, next_no, 0, &mut (start..end).map(&entry))?,
@@ -547,6 +550,9 @@ fn bulk_load_rtree(
     }
     let mut rowids = Table::new(a, roots.rowid)?;
     for (p, &leaf) in leaf_of.iter().enumerate() {
+        if p % 65_536 == 0 {
+            check_interrupted()?;
+        }
         pair(a, &mut rowids, &mut record, by_position(p).0, leaf.into())?;
     }
     rowids.finish(a)?;
