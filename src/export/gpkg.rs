@@ -413,7 +413,14 @@ impl Layer {
     /// boxes in Z-order (Morton code of their centres) so that each node covers a compact
     /// area.
     fn finish_with(self, a: &mut Appender, n: usize, entry: impl Fn(usize) -> (i64, [f32; 4])) -> io::Result<Written> {
+        self.rtree(a, n, entry)?;
         self.table.finish(a)?;
+        Ok(Written { name: self.name, extent: self.extent, rows: self.fid })
+    }
+
+    /// Fills the layer's R-tree with `n` features, (fid, box) given by `entry` (fids ascending
+    /// with `k`), ordered within `self.extent`.
+    fn rtree(&self, a: &mut Appender, n: usize, entry: impl Fn(usize) -> (i64, [f32; 4])) -> io::Result<()> {
         let e = self.extent;
         // The tree order: Morton code of each box's centre, then fid, packed in one u64 with
         // the box's position (8 bytes a feature rather than a sorted copy of the boxes).
@@ -433,8 +440,7 @@ impl Layer {
             .collect();
         // Positions follow fids, so (key, position) orders as (key, fid).
         sort_by_high_half(&mut order);
-        bulk_load_rtree(a, &self.roots, n, |k| (order[k] & 0xFFFF_FFFF) as usize, entry)?;
-        Ok(Written { name: self.name, extent: e, rows: self.fid })
+        bulk_load_rtree(a, &self.roots, n, |k| (order[k] & 0xFFFF_FFFF) as usize, entry)
     }
 }
 
@@ -811,12 +817,11 @@ fn households_columns(o: &Outcome) -> (Vec<SqlType>, Vec<(String, SqlType)>) {
 const BATCH: usize = 1 << 14;
 
 /// The records of households `range` (fid = position + 1), one after another in `bytes`, each
-/// ending where `ends` says; their envelope.
+/// ending where `ends` says.
 #[derive(Default)]
 struct Batch {
     bytes: Vec<u8>,
     ends: Vec<usize>,
-    extent: Envelope,
 }
 
 /// Builds the households' records in batches on one thread while another writes the batch
@@ -831,8 +836,18 @@ fn households_rows(
     let h = &o.imported.households;
     let n = h.len();
     let mut l = Layer::new(a, "households", roots)?;
-    // The R-tree's boxes come from the households when the layer is finished.
+    // The R-tree's boxes come from the households.
     l.keep_boxes = false;
+    for i in 0..n {
+        grow(&mut l.extent, h.lon_deg[i], h.lat_deg[i]);
+    }
+    // The R-tree first (the pages may come in any order): it runs on one thread beside
+    // households.csv, which has usually ended when the rows, on two threads, begin.
+    l.rtree(a, n, |i| {
+        let (x, y) = (h.lon_deg[i], h.lat_deg[i]);
+        (i as i64 + 1, f32_box(&[x, x, y, y]))
+    })?;
+    lap("households R-tree");
     let mut ready = (n > 0).then(|| household_records(o, types, 0..BATCH.min(n)));
     let mut start = 0;
     while let Some(batch) = ready.take() {
@@ -851,18 +866,11 @@ fn households_rows(
         (built, ready) =
             rayon::join(write, || (next < n).then(|| household_records(o, types, next..(next + BATCH).min(n))));
         built?;
-        let e = batch.extent;
-        l.extent = [l.extent[0].min(e[0]), l.extent[1].max(e[1]), l.extent[2].min(e[2]), l.extent[3].max(e[3])];
         start = next;
     }
-    l.fid = n as i64;
+    l.table.finish(a)?;
     lap("households rows");
-    let written = l.finish_with(a, n, |i| {
-        let (x, y) = (h.lon_deg[i], h.lat_deg[i]);
-        (i as i64 + 1, f32_box(&[x, x, y, y]))
-    });
-    lap("households R-tree");
-    written
+    Ok(Written { name: l.name, extent: l.extent, rows: n as i64 })
 }
 
 /// The records of the households in `range` (see [`Batch`]): the point, the input columns as
@@ -880,13 +888,11 @@ fn household_records(o: &Outcome, types: &[SqlType], range: std::ops::Range<usiz
         let _ = text.write_fmt(args);
         as_written(&text)
     };
-    let mut out = Batch { extent: EMPTY_ENVELOPE, ..Batch::default() };
+    let mut out = Batch::default();
     let mut r = Record::default();
     let mut blob = Vec::with_capacity(32);
     for i in range {
-        let (x, y) = (h.lon_deg[i], h.lat_deg[i]);
-        grow(&mut out.extent, x, y);
-        point_blob(&mut blob, x, y);
+        point_blob(&mut blob, h.lon_deg[i], h.lat_deg[i]);
         r.clear();
         // fid is the rowid: SQLite stores NULL in its place.
         r.push(Value::Null);
