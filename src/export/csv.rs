@@ -34,6 +34,7 @@ pub fn households_csv(path: &Path, o: &Outcome) -> io::Result<()> {
     // Fields go straight to the writer, numbers through one buffer: no String per cell (90M
     // allocations at 10M households).
     let mut buf = String::new();
+    let mut need = String::new();
     let mut field = |w: &mut csv::Writer<std::fs::File>, known: bool, v: std::fmt::Arguments| {
         buf.clear();
         if known {
@@ -49,7 +50,14 @@ pub fn households_csv(path: &Path, o: &Outcome) -> io::Result<()> {
             w.write_field(h.text(i, c))?;
         }
         let s = o.scored.need.score[i];
-        field(&mut w, s.is_finite(), format_args!("{s:.6}"))?;
+        match s.is_finite().then(|| fixed(s, 6)).flatten() {
+            Some(k) => {
+                need.clear();
+                push_fixed(&mut need, k, 6);
+                w.write_field(&need)?;
+            }
+            None => field(&mut w, s.is_finite(), format_args!("{s:.6}"))?,
+        }
         w.write_field(if o.scored.critical[i] { "true" } else { "false" })?;
         let l = o.clustered.labels[i];
         field(&mut w, o.clustered.candidates[i], format_args!("{l}"))?;
@@ -145,6 +153,39 @@ pub fn sites_csv(w: impl io::Write, s: &SitesResult) -> io::Result<()> {
 }
 
 /// Gi* z-score as written in CSV: six decimals.
+/// `v` rounded to `decimals` (≤ 15) places as `format!("{v:.decimals$}")` rounds it (exactly,
+/// ties to even), as the count of 10^-decimals it prints (`1.2345678` at 6 places: 1234568.0,
+/// the sign kept for −0): when that can be decided without printing, i.e. |v| × 10^decimals is
+/// below 2^53 and not within a few ulps of a tie, where the float product could round the
+/// other way. `None` otherwise: print it. Households' need scores take this path
+/// (100 ns a household less, twice, at 10M households).
+pub fn fixed(v: f64, decimals: u32) -> Option<f64> {
+    let scale = 10f64.powi(decimals.min(15) as i32);
+    let m = v * scale;
+    if !m.is_finite() || m.abs() >= 9.0e15 || decimals > 15 {
+        return None;
+    }
+    let frac = (m - m.trunc()).abs();
+    if (frac - 0.5).abs() <= 8.0 * f64::EPSILON * m.abs().max(1.0) {
+        return None;
+    }
+    Some(m.round())
+}
+
+/// Appends `k` counts of 10^-decimals (from [`fixed`]) as `format!("{v:.decimals$}")` writes v.
+pub fn push_fixed(out: &mut String, k: f64, decimals: u32) {
+    use std::fmt::Write as _;
+    let scale = 10u64.pow(decimals);
+    let a = k.abs() as u64;
+    if k.is_sign_negative() {
+        out.push('-');
+    }
+    let _ = write!(out, "{}", a / scale);
+    if decimals > 0 {
+        let _ = write!(out, ".{:0width$}", a % scale, width = decimals as usize);
+    }
+}
+
 pub fn fmt_z(z: f64) -> String {
     format!("{z:.6}")
 }
@@ -186,4 +227,52 @@ pub fn hotspots_csv(w: &mut impl io::Write, h: &Households, r: &HotspotResult) -
         w.write_all(b)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// [`fixed`] and [`push_fixed`] agree with `format!` wherever `fixed` answers, on need-like
+    /// scores, random bit patterns, exact ties (k/2^7 at 6 places), negatives, −0, huge values.
+    #[test]
+    fn fixed_decimals_are_what_format_prints() {
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut values: Vec<f64> =
+            vec![0.0, -0.0, -1e-9, 0.0078125, 0.5, 2.5e-7, 1.5e-6, 9.0e9, 1e300, -3.25, 123.4567895];
+        for _ in 0..200_000 {
+            let r = next();
+            values.push(match r % 5 {
+                0 => (r >> 11) as f64 / (1u64 << 53) as f64,
+                1 => f64::from_bits(r >> 2) * if r & 2 == 0 { 1.0 } else { -1.0 },
+                2 => ((r >> 20) % 100_000) as f64 / 128.0,
+                3 => ((r >> 20) % 1_000_000_000) as f64 / 1e6 - 500.0,
+                _ => (r >> 11) as f64 / (1u64 << 53) as f64 * 1e4 - 5e3,
+            });
+        }
+        let mut answered = 0;
+        for v in values.into_iter().filter(|v| v.is_finite()) {
+            for d in [4, 6] {
+                let want = format!("{v:.prec$}", prec = d as usize);
+                if let Some(k) = fixed(v, d) {
+                    answered += 1;
+                    let mut got = String::new();
+                    push_fixed(&mut got, k, d);
+                    assert_eq!(got, want, "{v:e} at {d}");
+                    let scale = 10f64.powi(d as i32);
+                    assert_eq!((k / scale).to_bits(), want.parse::<f64>().unwrap().to_bits(), "{v:e} at {d}");
+                }
+            }
+        }
+        assert!(answered > 300_000, "{answered}");
+        // Exact ties are printed, not guessed.
+        assert_eq!(fixed(0.0078125, 6), None);
+        assert_eq!(fixed(1e300, 6), None);
+    }
 }

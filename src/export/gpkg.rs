@@ -40,7 +40,7 @@ use crate::analysis::Outcome;
 use crate::data::{ColumnKind, Households, Role, validate::parse_number};
 
 use super::atomic::check_interrupted;
-use super::csv::{SITES_COLUMNS, fmt_p, fmt_z};
+use super::csv::{SITES_COLUMNS, fixed, fmt_p, fmt_z};
 use super::geojson::zone_properties;
 use super::sqlite_pages::{Appender, Record, Table, Value};
 
@@ -909,7 +909,11 @@ fn household_records(o: &Outcome, types: &[SqlType], range: std::ops::Range<usiz
             }
         }
         let s = o.scored.need.score[i];
-        r.push(if s.is_finite() { written(format_args!("{s:.6}")) } else { None });
+        r.push(match s.is_finite().then(|| fixed(s, 6)).flatten() {
+            Some(k) => Some(k / 1e6),
+            None if s.is_finite() => written(format_args!("{s:.6}")),
+            None => None,
+        });
         r.push(o.scored.critical[i]);
         r.push(o.clustered.candidates[i].then_some(o.clustered.labels[i]));
         let z = o.zones.zone_of[i];
