@@ -266,7 +266,8 @@ fn as_written(text: &str) -> Option<f64> {
 /// The root pages SQLite gave a feature table and its R-tree's three tables when it created
 /// them (empty), and the R-tree's node size.
 struct Roots {
-    table: u32,
+    /// None until the table is created (see [`write_gpkg`]).
+    table: Option<u32>,
     node: u32,
     rowid: u32,
     parent: u32,
@@ -278,16 +279,14 @@ fn create_layer(
     conn: &Connection,
     name: &'static str,
     geometry: &str,
-    columns: &[(String, SqlType)],
+    columns: Option<&[(String, SqlType)]>,
     description: &str,
     last_change: &str,
 ) -> rusqlite::Result<Roots> {
-    let defs: Vec<String> = columns.iter().map(|(n, t)| format!(", {} {}", quote(n), t.sql())).collect();
-    conn.execute_batch(&format!(
-        "CREATE TABLE {name} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom {geometry}{});\n\
-         CREATE VIRTUAL TABLE rtree_{name}_geom USING rtree(id, minx, maxx, miny, maxy);",
-        defs.concat()
-    ))?;
+    if let Some(columns) = columns {
+        conn.execute_batch(&table_sql(name, geometry, columns))?;
+    }
+    conn.execute_batch(&format!("CREATE VIRTUAL TABLE rtree_{name}_geom USING rtree(id, minx, maxx, miny, maxy);"))?;
     conn.execute(
         "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change, srs_id) \
          VALUES (?1, 'features', ?1, ?2, ?3, ?4)",
@@ -302,18 +301,38 @@ fn create_layer(
          'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
         params![name],
     )?;
-    roots(conn, name, &format!("rtree_{name}_geom"))
+    roots(conn, columns.map(|_| name), &format!("rtree_{name}_geom"))
 }
 
-/// The root pages of `table` and of R-tree `rtree`'s tables, and its node size.
-fn roots(conn: &Connection, table: &str, rtree: &str) -> rusqlite::Result<Roots> {
-    let root = |table: String| {
-        conn.query_row("SELECT rootpage FROM sqlite_schema WHERE name = ?1 AND type = 'table'", [table], |r| r.get(0))
-    };
+/// `CREATE TABLE` of feature table `name`.
+fn table_sql(name: &str, geometry: &str, columns: &[(String, SqlType)]) -> String {
+    let defs: Vec<String> = columns.iter().map(|(n, t)| format!(", {} {}", quote(n), t.sql())).collect();
+    format!("CREATE TABLE {name} (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, geom {geometry}{});", defs.concat())
+}
+
+/// The root page of table `name`.
+fn root_page(conn: &Connection, name: &str) -> rusqlite::Result<u32> {
+    conn.query_row("SELECT rootpage FROM sqlite_schema WHERE name = ?1 AND type = 'table'", [name], |r| r.get(0))
+}
+
+/// Creates feature table `name` (its R-tree and registration made by [`create_layer`]) in the
+/// database at `path`; returns its root page.
+fn create_table(path: &Path, name: &str, geometry: &str, columns: &[(String, SqlType)]) -> rusqlite::Result<u32> {
+    let conn = Connection::open(path)?;
+    conn.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")?;
+    conn.execute_batch(&table_sql(name, geometry, columns))?;
+    let root = root_page(&conn, name)?;
+    conn.close().map_err(|(_, e)| e)?;
+    Ok(root)
+}
+
+/// The root pages of `table` (when given) and of R-tree `rtree`'s tables, and its node size.
+fn roots(conn: &Connection, table: Option<&str>, rtree: &str) -> rusqlite::Result<Roots> {
+    let root = |table: String| root_page(conn, &table);
     let node_size: i64 =
         conn.query_row(&format!("SELECT length(data) FROM {rtree}_node WHERE nodeno = 1"), [], |r| r.get(0))?;
     Ok(Roots {
-        table: root(table.to_string())?,
+        table: table.map(|t| root(t.to_string())).transpose()?,
         node: root(format!("{rtree}_node"))?,
         rowid: root(format!("{rtree}_rowid"))?,
         parent: root(format!("{rtree}_parent"))?,
@@ -335,8 +354,6 @@ struct Layer {
     /// (fid, box in the R-tree's 32-bit floats) of every feature, for the R-tree: 20 bytes
     /// a feature.
     boxes: Vec<(u32, [f32; 4])>,
-    /// Whether `boxes` is filled; false when [`Layer::finish_with`] gets them elsewhere.
-    keep_boxes: bool,
 }
 
 /// A layer written: what `gpkg_contents` and `sqlite_sequence` say of it.
@@ -350,14 +367,13 @@ impl Layer {
     fn new(a: &Appender, name: &'static str, roots: Roots) -> io::Result<Self> {
         Ok(Layer {
             name,
-            table: Table::new(a, roots.table)?,
+            table: Table::new(a, roots.table.ok_or_else(|| io::Error::other(format!("{name} has no table")))?)?,
             roots,
             record: Record::default(),
             fid: 0,
             extent: EMPTY_ENVELOPE,
             blob: Vec::with_capacity(64),
             boxes: Vec::new(),
-            keep_boxes: true,
         })
     }
 
@@ -369,10 +385,8 @@ impl Layer {
         // fid is the rowid: SQLite stores NULL in its place.
         self.record.push(Value::Null);
         self.record.push(Value::Blob(&self.blob));
-        if self.keep_boxes {
-            // fids are 1..=rows (households are counted in u32).
-            self.boxes.push((u32::try_from(fid).unwrap_or(u32::MAX), f32_box(env)));
-        }
+        // fids are 1..=rows (households are counted in u32).
+        self.boxes.push((u32::try_from(fid).unwrap_or(u32::MAX), f32_box(env)));
         self.extent[0] = self.extent[0].min(env[0]);
         self.extent[1] = self.extent[1].max(env[1]);
         self.extent[2] = self.extent[2].min(env[2]);
@@ -398,50 +412,49 @@ impl Layer {
         self.table.push(a, self.fid, self.record.bytes())
     }
 
-    /// Writes the last pages of the table and fills the R-tree (see [`Layer::finish_with`]).
-    fn finish(mut self, a: &mut Appender) -> io::Result<Written> {
-        let boxes = std::mem::take(&mut self.boxes);
-        self.finish_with(a, boxes.len(), |k| (i64::from(boxes[k].0), boxes[k].1))
-    }
-
-    /// [`Layer::finish`] with the features' (fid, box) given by `entry` (fids ascending with
-    /// `k`) rather than kept in `boxes`: the households layer reads them from the households,
-    /// 200 MB at 10M not held twice.
+    /// Writes the last pages of the table and fills the R-tree.
     ///
     /// SQLite's R-tree has no bulk load, and inserting a million boxes one by one took 5 of
     /// the 6.7 s the GeoPackage took; [`bulk_load_rtree`] writes the nodes directly, the
     /// boxes in Z-order (Morton code of their centres) so that each node covers a compact
     /// area.
-    fn finish_with(self, a: &mut Appender, n: usize, entry: impl Fn(usize) -> (i64, [f32; 4])) -> io::Result<Written> {
-        self.rtree(a, n, entry)?;
+    fn finish(self, a: &mut Appender) -> io::Result<Written> {
+        let boxes = &self.boxes;
+        fill_rtree(a, &self.roots, self.extent, boxes.len(), |k| (i64::from(boxes[k].0), boxes[k].1))?;
         self.table.finish(a)?;
         Ok(Written { name: self.name, extent: self.extent, rows: self.fid })
     }
+}
 
-    /// Fills the layer's R-tree with `n` features, (fid, box) given by `entry` (fids ascending
-    /// with `k`), ordered within `self.extent`.
-    fn rtree(&self, a: &mut Appender, n: usize, entry: impl Fn(usize) -> (i64, [f32; 4])) -> io::Result<()> {
-        let e = self.extent;
-        // The tree order: Morton code of each box's centre, then fid, packed in one u64 with
-        // the box's position (8 bytes a feature rather than a sorted copy of the boxes).
-        let q = |v: f64, lo: f64, hi: f64| if hi > lo { (((v - lo) / (hi - lo)) * 65535.0).round() as u32 } else { 0 };
-        let mut order: Vec<u64> = (0..n)
-            .map(|k| {
-                let b = entry(k).1;
-                let key = if e[0] <= e[1] {
-                    let x = q((f64::from(b[0]) + f64::from(b[1])) / 2.0, e[0], e[1]);
-                    let y = q((f64::from(b[2]) + f64::from(b[3])) / 2.0, e[2], e[3]);
-                    spread_bits(x) | (spread_bits(y) << 1)
-                } else {
-                    0
-                };
-                (u64::from(key) << 32) | k as u64
-            })
-            .collect();
-        // Positions follow fids, so (key, position) orders as (key, fid).
-        sort_by_high_half(&mut order);
-        bulk_load_rtree(a, &self.roots, n, |k| (order[k] & 0xFFFF_FFFF) as usize, entry)
-    }
+/// Fills the R-tree whose tables' roots are `roots` with `n` features, (fid, box) given by
+/// `entry` (fids ascending with `k`), ordered within `extent`.
+fn fill_rtree(
+    a: &mut Appender,
+    roots: &Roots,
+    extent: Envelope,
+    n: usize,
+    entry: impl Fn(usize) -> (i64, [f32; 4]),
+) -> io::Result<()> {
+    let e = extent;
+    // The tree order: Morton code of each box's centre, then fid, packed in one u64 with
+    // the box's position (8 bytes a feature rather than a sorted copy of the boxes).
+    let q = |v: f64, lo: f64, hi: f64| if hi > lo { (((v - lo) / (hi - lo)) * 65535.0).round() as u32 } else { 0 };
+    let mut order: Vec<u64> = (0..n)
+        .map(|k| {
+            let b = entry(k).1;
+            let key = if e[0] <= e[1] {
+                let x = q((f64::from(b[0]) + f64::from(b[1])) / 2.0, e[0], e[1]);
+                let y = q((f64::from(b[2]) + f64::from(b[3])) / 2.0, e[2], e[3]);
+                spread_bits(x) | (spread_bits(y) << 1)
+            } else {
+                0
+            };
+            (u64::from(key) << 32) | k as u64
+        })
+        .collect();
+    // Positions follow fids, so (key, position) orders as (key, fid).
+    sort_by_high_half(&mut order);
+    bulk_load_rtree(a, roots, n, |k| (order[k] & 0xFFFF_FFFF) as usize, entry)
 }
 
 /// An R-tree entry: an id (fid or node number) and its box.
@@ -648,36 +661,43 @@ pub fn write_gpkg(path: &Path, o: &Outcome, last_change: &str) -> io::Result<()>
         *since = std::time::Instant::now();
     };
     let mut t = std::time::Instant::now();
-    let households = households_columns(o);
-    lap("column types", &mut t);
-    let roots = create_layers(path, o, last_change, &households.1).map_err(sql)?;
-    lap("schema", &mut t);
-    let mut a = Appender::open(path)?;
-    let mut roots = roots.into_iter();
-    let mut next = || roots.next().ok_or_else(|| io::Error::other("a layer without its tables"));
-    let mut written = vec![zones_rows(&mut a, next()?, o)?];
-    written.push(households_rows(&mut a, next()?, o, &households.0, &mut |w| lap(w, &mut t))?);
-    if o.sites.is_some() {
-        written.push(sites_rows(&mut a, next()?, o)?);
-    }
-    if o.hotspots.is_some() {
-        written.push(hotspots_rows(&mut a, next()?, o)?);
-    }
-    a.finish()?;
-    lap("other layers", &mut t);
-    finish_layers(path, &written).map_err(sql)?;
-    lap("extents and triggers", &mut t);
-    Ok(())
+    std::thread::scope(|scope| {
+        // The input columns' types (a pass over every numeric cell, ~1 s at 10M) are found
+        // beside the R-trees, which need none of them; the households' table is created after.
+        let columns = scope.spawn(|| households_columns(o));
+        let roots = create_layers(path, o, last_change).map_err(sql)?;
+        let mut a = Appender::open(path)?;
+        let mut roots = roots.into_iter();
+        let mut next = || roots.next().ok_or_else(|| io::Error::other("a layer without its tables"));
+        let mut written = vec![zones_rows(&mut a, next()?, o)?];
+        let households = next()?;
+        let extent = households_rtree(&mut a, &households, o)?;
+        lap("households R-tree", &mut t);
+        if o.sites.is_some() {
+            written.push(sites_rows(&mut a, next()?, o)?);
+        }
+        if o.hotspots.is_some() {
+            written.push(hotspots_rows(&mut a, next()?, o)?);
+        }
+        a.finish()?;
+        let (types, columns) = columns.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        lap("other layers, column types", &mut t);
+        let root = create_table(path, "households", "POINT", &columns).map_err(sql)?;
+        let mut a = Appender::open(path)?;
+        // In layer order, as the other tables have them.
+        written.insert(1, households_rows(&mut a, root, o, &types, extent)?);
+        a.finish()?;
+        lap("households rows", &mut t);
+        finish_layers(path, &written).map_err(sql)?;
+        lap("extents and triggers", &mut t);
+        Ok(())
+    })
 }
 
-/// The database with its schema, every layer empty; the roots of the layers' tables, in
-/// the order zones, households, sites, hot spots.
-fn create_layers(
-    path: &Path,
-    o: &Outcome,
-    last_change: &str,
-    household_columns: &[(String, SqlType)],
-) -> rusqlite::Result<Vec<Roots>> {
+/// The database with its schema, every layer empty (the households' table not yet created:
+/// its column types are being found meanwhile); the roots of the layers' tables, in the
+/// order zones, households, sites, hot spots.
+fn create_layers(path: &Path, o: &Outcome, last_change: &str) -> rusqlite::Result<Vec<Roots>> {
     let mut conn = Connection::open(path)?;
     conn.execute_batch(&format!(
         "PRAGMA application_id = {APPLICATION_ID};
@@ -696,12 +716,19 @@ fn create_layers(
     )?;
     let zone_cols: Vec<(String, SqlType)> = ZONE_COLUMNS.iter().map(|(n, t)| (n.to_string(), *t)).collect();
     let mut roots = vec![
-        create_layer(&tx, "zones", "POLYGON", &zone_cols, "Critical-need zones, in rank order (needmap)", last_change)?,
+        create_layer(
+            &tx,
+            "zones",
+            "POLYGON",
+            Some(&zone_cols),
+            "Critical-need zones, in rank order (needmap)",
+            last_change,
+        )?,
         create_layer(
             &tx,
             "households",
             "POINT",
-            household_columns,
+            None,
             "Households with their need score, critical flag, cluster and zone (needmap)",
             last_change,
         )?,
@@ -711,7 +738,7 @@ fn create_layers(
             &tx,
             "sites",
             "POINT",
-            &sites_columns(),
+            Some(&sites_columns()),
             "Build sites in the order chosen, with the need they cover (needmap)",
             last_change,
         )?);
@@ -721,7 +748,7 @@ fn create_layers(
             &tx,
             "hotspots",
             "POINT",
-            &HOTSPOT_COLUMNS.iter().map(|(n, t)| (n.to_string(), *t)).collect::<Vec<_>>(),
+            Some(&HOTSPOT_COLUMNS.iter().map(|(n, t)| (n.to_string(), *t)).collect::<Vec<_>>()),
             "Getis-Ord Gi* of every household tested: z, p, Benjamini-Hochberg class (hot), confidence bin (needmap)",
             last_change,
         )?);
@@ -824,36 +851,37 @@ struct Batch {
     ends: Vec<usize>,
 }
 
-/// Builds the households' records in batches on one thread while another writes the batch
-/// before (see [`Batch`]).
-fn households_rows(
-    a: &mut Appender,
-    roots: Roots,
-    o: &Outcome,
-    types: &[SqlType],
-    lap: &mut dyn FnMut(&str),
-) -> io::Result<Written> {
+/// Fills the households' R-tree; returns their extent.
+fn households_rtree(a: &mut Appender, roots: &Roots, o: &Outcome) -> io::Result<Envelope> {
     let h = &o.imported.households;
-    let n = h.len();
-    let mut l = Layer::new(a, "households", roots)?;
-    // The R-tree's boxes come from the households.
-    l.keep_boxes = false;
-    for i in 0..n {
-        grow(&mut l.extent, h.lon_deg[i], h.lat_deg[i]);
+    let mut extent = EMPTY_ENVELOPE;
+    for i in 0..h.len() {
+        grow(&mut extent, h.lon_deg[i], h.lat_deg[i]);
     }
-    // The R-tree first (the pages may come in any order): it runs on one thread beside
-    // households.csv, which has usually ended when the rows, on two threads, begin.
-    l.rtree(a, n, |i| {
+    fill_rtree(a, roots, extent, h.len(), |i| {
         let (x, y) = (h.lon_deg[i], h.lat_deg[i]);
         (i as i64 + 1, f32_box(&[x, x, y, y]))
     })?;
-    lap("households R-tree");
+    Ok(extent)
+}
+
+/// Writes the households' rows into the table whose root page is `root`: their records are
+/// built in batches on one thread while another writes the batch before (see [`Batch`]).
+fn households_rows(
+    a: &mut Appender,
+    root: u32,
+    o: &Outcome,
+    types: &[SqlType],
+    extent: Envelope,
+) -> io::Result<Written> {
+    let n = o.imported.households.len();
+    let mut table = Table::new(a, root)?;
     let mut ready = (n > 0).then(|| household_records(o, types, 0..BATCH.min(n)));
     let mut start = 0;
     while let Some(batch) = ready.take() {
         check_interrupted()?;
         let next = start + BATCH;
-        let table = &mut l.table;
+        let table = &mut table;
         let write = || {
             let mut from = 0;
             for (k, &end) in batch.ends.iter().enumerate() {
@@ -868,9 +896,8 @@ fn households_rows(
         built?;
         start = next;
     }
-    l.table.finish(a)?;
-    lap("households rows");
-    Ok(Written { name: l.name, extent: l.extent, rows: n as i64 })
+    table.finish(a)?;
+    Ok(Written { name: "households", extent, rows: n as i64 })
 }
 
 /// The records of the households in `range` (see [`Batch`]): the point, the input columns as
@@ -1063,7 +1090,7 @@ mod tests {
             let conn = Connection::open(&path).unwrap();
             conn.execute_batch("CREATE TABLE t (x); CREATE VIRTUAL TABLE r USING rtree(id, minx, maxx, miny, maxy)")
                 .unwrap();
-            let roots = roots(&conn, "t", "r").unwrap();
+            let roots = roots(&conn, Some("t"), "r").unwrap();
             // SQLite caps nodes at 51 boxes.
             assert_eq!((roots.node_size - 4) / 24, 51);
             conn.close().unwrap();
