@@ -374,4 +374,102 @@ mod tests {
         assert_eq!(r.rejects.iter().map(|i| i.row).collect::<Vec<_>>(), vec![2, 3]);
         assert!(r.rejects[1].message.contains("(row 3)"), "{}", r.rejects[1].message);
     }
+
+    /// The Lima sample read into Arrow batches from its own text (a column of numbers as
+    /// Float64 with nulls where empty, any other as strings, as `pandas.read_csv` and
+    /// `Table.from_pandas` would type it) imports as the CSV file does: the same households,
+    /// values, column kinds and report figures.
+    #[test]
+    fn the_lima_sample_imports_as_its_csv_does() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("sample_data/lima_households.csv");
+        let mut rdr = ::csv::Reader::from_path(&path).unwrap();
+        let headers: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
+        let rows: Vec<Vec<String>> = rdr.records().map(|r| r.unwrap().iter().map(String::from).collect()).collect();
+        let mut fields = Vec::new();
+        let mut arrays: Vec<ArrayRef> = Vec::new();
+        for (c, name) in headers.iter().enumerate() {
+            let numbers: Option<Vec<Option<f64>>> = rows
+                .iter()
+                .map(|r| if r[c].is_empty() { Some(None) } else { r[c].parse::<f64>().ok().map(Some) })
+                .collect();
+            match numbers {
+                Some(v) => {
+                    fields.push(Field::new(name, DataType::Float64, true));
+                    arrays.push(Arc::new(Float64Array::from(v)));
+                }
+                None => {
+                    fields.push(Field::new(name, DataType::Utf8, true));
+                    let v: Vec<Option<&str>> =
+                        rows.iter().map(|r| Some(r[c].as_str()).filter(|s| !s.is_empty())).collect();
+                    arrays.push(Arc::new(StringArray::from(v)));
+                }
+            }
+        }
+        let schema = Arc::new(Schema::new(fields));
+        let batch = RecordBatch::try_new(schema.clone(), arrays).unwrap();
+        let half = batch.num_rows() / 2;
+        let batches = vec![batch.slice(0, half), batch.slice(half, batch.num_rows() - half)];
+        let p = Progress::new();
+        let name = Path::new("<DataFrame>");
+        let (h, r) = import_arrow(name, reader(batches, schema), &ImportOptions::default(), &Keep::All, &p).unwrap();
+        let (hc, rc) = super::super::import(&path, &ImportOptions::default(), &Keep::All, &p).unwrap();
+        assert!(h.len() > 19_000);
+        assert_eq!(h.row, hc.row);
+        assert_eq!(h.lat_deg, hc.lat_deg);
+        assert_eq!(h.lon_deg, hc.lon_deg);
+        assert_eq!(h.columns.len(), hc.columns.len());
+        for c in 0..h.columns.len() {
+            assert_eq!(h.columns[c].name, hc.columns[c].name);
+            // Text columns hold the same text; number columns the same numbers (the text of
+            // `3.00` is `3` from a float, as in a CSV pandas writes).
+            assert_eq!(h.numbers(c), hc.numbers(c), "{}", h.columns[c].name);
+            if h.numbers(c).iter().all(Option::is_none) {
+                for i in 0..h.len() {
+                    assert_eq!(h.text(i, c), hc.text(i, c));
+                }
+            }
+        }
+        assert_eq!((r.records, r.accepted, r.rejected), (rc.records, rc.accepted, rc.rejected));
+        assert_eq!(r.id_column, rc.id_column);
+        assert_eq!(r.coordinates, rc.coordinates);
+        let kinds = |r: &ImportReport| r.columns.iter().map(|c| (c.name.clone(), c.kind)).collect::<Vec<_>>();
+        assert_eq!(kinds(&r), kinds(&rc));
+        let issues = |v: &[crate::data::Issue]| v.iter().map(|i| (i.kind, i.row)).collect::<Vec<_>>();
+        assert_eq!(issues(&r.rejects), issues(&rc.rejects));
+        assert_eq!(issues(&r.flags), issues(&rc.flags));
+    }
+
+    /// Int64 ids are written as their numbers; ids that are strings keep their leading zeros;
+    /// a null id is empty, as in a CSV.
+    #[test]
+    fn ids_keep_their_text_and_nulls_are_empty() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("household_id", DataType::Utf8, true),
+            Field::new("code", DataType::Int64, true),
+            Field::new("latitude", DataType::Float64, true),
+            Field::new("longitude", DataType::Float64, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(vec![Some("007"), Some("0100"), None, Some("x")])),
+                Arc::new(Int64Array::from(vec![Some(7), None, Some(-3), Some(12)])),
+                Arc::new(Float64Array::from(vec![Some(-12.0), Some(-12.1), Some(-12.2), Some(-12.3)])),
+                Arc::new(Float64Array::from(vec![Some(-77.0), Some(-77.1), Some(-77.2), None])),
+            ],
+        )
+        .unwrap();
+        let p = Progress::new();
+        let name = Path::new("<DataFrame>");
+        let (h, r) =
+            import_arrow(name, reader(vec![batch], schema), &ImportOptions::default(), &Keep::All, &p).unwrap();
+        let id = h.columns.iter().position(|c| c.name == "household_id").unwrap();
+        let code = h.columns.iter().position(|c| c.name == "code").unwrap();
+        assert_eq!(h.row, vec![1, 2, 3]);
+        assert_eq!((h.text(0, id), h.text(1, id), h.text(2, id)), ("007", "0100", ""));
+        assert_eq!((h.text(0, code), h.text(1, code), h.text(2, code)), ("7", "", "-3"));
+        assert_eq!(r.rejects.len(), 1);
+        let bad = r.rejects[0].located(name);
+        assert!(bad.starts_with("<DataFrame>: row 4: "), "{bad}");
+    }
 }
