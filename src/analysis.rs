@@ -384,6 +384,20 @@ pub fn import_stage(path: &Path, cfg: &InputConfig, keep: &Keep, progress: &Prog
     // Taken before reading, so a change while reading is noticed too.
     let stamp = FileStamp::of(path);
     let (households, report) = data::import(path, &cfg.options, keep, progress)?;
+    let mut imported = imported(households, report, cfg, path, progress)?;
+    imported.stamp = stamp;
+    Ok(imported)
+}
+
+/// [`import_stage`] on households already read (e.g. by [`data::import_arrow`] from a
+/// DataFrame, `name` standing for the file): unit vectors and the people column.
+pub fn imported(
+    households: Households,
+    report: ImportReport,
+    cfg: &InputConfig,
+    path: &Path,
+    progress: &Progress,
+) -> Result<Imported, RunError> {
     let xyz = households.xyz();
     progress.check()?;
     let people_col = match &cfg.people_column {
@@ -398,7 +412,7 @@ pub fn import_stage(path: &Path, cfg: &InputConfig, keep: &Keep, progress: &Prog
     };
     let people = people_col.map(|c| households.numbers_or_nan(c));
     let people_column = people_col.map(|c| households.columns[c].name.clone());
-    Ok(Imported { households, report, xyz, people, people_column, stamp })
+    Ok(Imported { households, report, xyz, people, people_column, stamp: None })
 }
 
 /// The need score and the critical households.
@@ -923,13 +937,24 @@ pub struct Outcome {
 
 /// Runs the whole pipeline on `input`.
 pub fn run(analysis: &Analysis, input: &Path, progress: &Progress) -> Result<Outcome, RunError> {
+    run_with(analysis, input, progress, |keep| import_stage(input, &analysis.input, keep, progress))
+}
+
+/// [`run`] with the households from `import` (given what to keep) rather than from the file
+/// `input`, which then only names them (e.g. `<DataFrame>`).
+pub fn run_with(
+    analysis: &Analysis,
+    input: &Path,
+    progress: &Progress,
+    import: impl FnOnce(&Keep) -> Result<Imported, RunError>,
+) -> Result<Outcome, RunError> {
     let mut timings = Vec::new();
     let mut t = Instant::now();
     let mut lap = |name: &'static str, t: &mut Instant| {
         timings.push((name, t.elapsed().as_secs_f64() * 1000.0));
         *t = Instant::now();
     };
-    let imported = import_stage(input, &analysis.input, &Keep::All, progress)?;
+    let imported = import(&Keep::All)?;
     lap("import", &mut t);
     let scored = need_stage(&imported, analysis, progress)?;
     lap("need", &mut t);
@@ -992,13 +1017,23 @@ pub fn sites_only(
     params: &SitesParams,
     progress: &Progress,
 ) -> Result<(Imported, SitesResult), RunError> {
+    sites_only_with(a, params, progress, |keep| import_stage(input, &a.input, keep, progress))
+}
+
+/// [`sites_only`] with the households from `import` (see [`run_with`]).
+pub fn sites_only_with(
+    a: &Analysis,
+    params: &SitesParams,
+    progress: &Progress,
+    import: impl FnOnce(&Keep) -> Result<Imported, RunError>,
+) -> Result<(Imported, SitesResult), RunError> {
     params.check().map_err(RunError::Sites)?;
     let mut t = Instant::now();
     let mut lap = |name: &str| {
         crate::progress::lap(name, t);
         t = Instant::now();
     };
-    let imported = import_stage(input, &a.input, &Keep::All, progress)?;
+    let imported = import(&Keep::All)?;
     lap("import");
     let n = imported.households.len();
     let zone_centres = params.candidates == CandidateSource::Zones;
@@ -1028,6 +1063,16 @@ pub fn sites_only(
 /// `a.hotspots` checked before the file is read, import (only the value's column when it is
 /// one), the need score when the value is `need`, then Gi*.
 pub fn hotspots_only(input: &Path, a: &Analysis, progress: &Progress) -> Result<(Imported, HotspotResult), RunError> {
+    hotspots_only_with(input, a, progress, |keep| import_stage(input, &a.input, keep, progress))
+}
+
+/// [`hotspots_only`] with the households from `import` (see [`run_with`]).
+pub fn hotspots_only_with(
+    input: &Path,
+    a: &Analysis,
+    progress: &Progress,
+    import: impl FnOnce(&Keep) -> Result<Imported, RunError>,
+) -> Result<(Imported, HotspotResult), RunError> {
     let params = a.hotspots.clone().unwrap_or_default();
     params.check().map_err(|e| RunError::Hotspots(format!("{}: hot spots: {e}", input.display())))?;
     let mut t = Instant::now();
@@ -1038,7 +1083,7 @@ pub fn hotspots_only(input: &Path, a: &Analysis, progress: &Progress) -> Result<
     let by_need = params.value == hotspots::NEED;
     // A column needs only that column; the need score may need any.
     let keep = if by_need { Keep::All } else { Keep::Only(vec![params.value.clone()]) };
-    let imported = import_stage(input, &a.input, &keep, progress)?;
+    let imported = import(&keep)?;
     lap("import");
     let need = if by_need {
         let scored = need_stage(&imported, a, progress)?;

@@ -611,7 +611,10 @@ pub fn need_index_with(h: &Households, params: &NeedParams, progress: &Progress)
             } else {
                 not_number_count += 1;
                 if not_numbers.len() < 20 {
-                    not_numbers.push(format!("line {}: {t:?}", h.line[i]));
+                    not_numbers.push(format!(
+                        "{}: {t:?}",
+                        crate::data::validate::place(h.format.as_ref(), h.line[i], h.row[i])
+                    ));
                 }
             }
         }

@@ -233,6 +233,7 @@ class Result:
         )
 
 
+# zones.csv's columns in its order (src/export/csv.rs), then the outline; needmap.spark uses it too.
 _ZONE_COLUMNS = [
     "rank",
     "zone",
@@ -294,8 +295,16 @@ def run(
         NeedmapError: the CLI's message for bad input or settings (file, line, column).
         KeyboardInterrupt: Ctrl-C; the work stops at its next check.
     """
-    with _source(source) as (path, frame):
-        out = _call(_core.run, progress, path=path, **_analysis_args(analysis), **_settings(settings))
+    table = _arrow_table(source)
+    if table is not None:
+        # The Arrow table goes to the core in memory; "<DataFrame>" names it in messages.
+        frame = source
+        out = _call(
+            _core.run, progress, path="<DataFrame>", stream=table, **_analysis_args(analysis), **_settings(settings)
+        )
+    else:
+        with _source(source) as (path, frame):
+            out = _call(_core.run, progress, path=path, **_analysis_args(analysis), **_settings(settings))
     rows = out["row"]
     if frame is not None:
         households = frame.iloc[rows - 1].copy()
@@ -328,6 +337,22 @@ def _settings(settings: Dict[str, Any]) -> Dict[str, Any]:
     if "indicators" in settings and isinstance(settings["indicators"], str):
         settings = {**settings, "indicators": [settings["indicators"]]}
     return settings
+
+
+def _arrow_table(source: Any) -> Any:
+    """A DataFrame as a pyarrow Table (read by the core through the Arrow C stream interface,
+    no temporary CSV), or None: not a DataFrame, a GeoDataFrame (its geometry goes as WKT
+    through the CSV), no pyarrow, or columns pyarrow cannot convert (the CSV path then)."""
+    if not isinstance(source, pd.DataFrame) or any(c.__name__ == "GeoDataFrame" for c in type(source).__mro__):
+        return None
+    try:
+        import pyarrow as pa
+    except ImportError:
+        return None
+    try:
+        return pa.Table.from_pandas(source, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
 
 
 @contextlib.contextmanager

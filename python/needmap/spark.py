@@ -68,7 +68,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from . import NeedmapError, _core
+# One list, in zones.csv's column order (geometry last), shared with needmap.run's zones.
+from . import _ZONE_COLUMNS, NeedmapError, _core
 
 __all__ = ["dbscan", "zones", "tiles_from_sample"]
 
@@ -422,22 +423,6 @@ def _merge(pairs: List[Tuple[int, int]], first: Dict[int, int]) -> Dict[int, int
     return {k: order[find(k)] for k in first}
 
 
-_ZONE_COLUMNS = [
-    "zone",
-    "rank",
-    "households",
-    "people",
-    "critical_households",
-    "critical_share",
-    "mean_need",
-    "total_need",
-    "area_m2",
-    "density_per_km2",
-    "members",
-    "centre_lon",
-    "centre_lat",
-    "geometry",
-]
 
 
 def zones(

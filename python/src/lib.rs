@@ -40,7 +40,13 @@ fn core_error(e: impl Into<anyhow::Error>) -> PyErr {
 /// The core's error as the CLI prints it for a subcommand on `input`: named after the input
 /// when it names no file (see [`needmap::cli::naming_input`]).
 fn input_error(e: impl Into<anyhow::Error>, input: &Path) -> PyErr {
-    core_error(needmap::cli::naming_input(e.into(), Some(input), None))
+    input_error_with(e, input, None)
+}
+
+/// [`input_error`] with the analysis file the settings came from, named first as the CLI
+/// does (`a.toml, applied to s.csv: ...`).
+fn input_error_with(e: impl Into<anyhow::Error>, input: &Path, analysis: Option<&Path>) -> PyErr {
+    core_error(needmap::cli::naming_input(e.into(), Some(input), analysis))
 }
 
 /// Set by the worker when it ends (even by a panic), waited on by the calling thread.
@@ -67,7 +73,7 @@ fn drive<T: Send>(
     py: Python<'_>,
     callback: Option<&Bound<'_, PyAny>>,
     threads: Option<usize>,
-    input: Option<&Path>,
+    input: Option<(&Path, Option<&Path>)>,
     work: impl FnOnce(&Progress) -> Result<T, RunError> + Send,
 ) -> PyResult<T> {
     let progress = Progress::new();
@@ -129,7 +135,7 @@ fn drive<T: Send>(
             (None, Ok(Ok(v))) => Ok(v),
             (None, Ok(Err(RunError::Cancelled))) => Err(PyKeyboardInterrupt::new_err("cancelled")),
             (None, Ok(Err(e))) => Err(match input {
-                Some(p) => input_error(e, p),
+                Some((p, a)) => input_error_with(e, p, a),
                 None => core_error(e),
             }),
             (None, Err(panic)) => {
@@ -470,7 +476,7 @@ fn build_analysis(
                     sheet=None, accuracy_cutoff_m=None, indicators=None, method=None, eps_m=None, min_points=None,
                     weight_by_people=false, k=None, seed=None, restarts=None, need_weighted=false,
                     min_cluster_size=None, min_samples=None, threads=None, top_percent=None, min_score=None,
-                    all_households=false, progress=None))]
+                    all_households=false, progress=None, stream=None))]
 #[allow(clippy::too_many_arguments)]
 fn run<'py>(
     py: Python<'py>,
@@ -498,6 +504,7 @@ fn run<'py>(
     min_score: Option<f64>,
     all_households: bool,
     progress: Option<Bound<'py, PyAny>>,
+    stream: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let cluster = ClusterArgs {
         method: method.as_deref().map(parse_method).transpose()?,
@@ -524,8 +531,40 @@ fn run<'py>(
         min_score,
         all_households,
     )?;
-    let outcome = drive(py, progress.as_ref(), threads, Some(&path), |progress| analysis::run(&a, &path, progress))?;
+    let outcome = match stream {
+        // `path` then only names the table in messages (`<DataFrame>`).
+        Some(table) => {
+            let reader = arrow_stream(&table)?;
+            drive(py, progress.as_ref(), threads, Some((&path, analysis_path.as_deref())), |progress| {
+                analysis::run_with(&a, &path, progress, |keep| {
+                    let (h, r) = data::import_arrow(&path, reader, &a.input.options, keep, progress)?;
+                    analysis::imported(h, r, &a.input, &path, progress)
+                })
+            })?
+        }
+        None => drive(py, progress.as_ref(), threads, Some((&path, analysis_path.as_deref())), |progress| {
+            analysis::run(&a, &path, progress)
+        })?,
+    };
     outcome_to_py(py, &outcome)
+}
+
+/// The record batches of `table`, any object with `__arrow_c_stream__` (the Arrow PyCapsule
+/// interface: pyarrow >= 14 Tables and RecordBatchReaders), taken over without a copy.
+#[allow(unsafe_code)]
+fn arrow_stream(table: &Bound<'_, PyAny>) -> PyResult<Box<dyn arrow_array::RecordBatchReader + Send>> {
+    use arrow_array::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
+    let capsule = table.call_method0("__arrow_c_stream__")?;
+    let capsule = capsule.cast::<pyo3::types::PyCapsule>()?;
+    // Fails unless the capsule is named "arrow_array_stream", so the pointer is a stream.
+    let raw = capsule.pointer_checked(Some(c"arrow_array_stream"))?;
+    // SAFETY: the capsule, checked by name above, holds a valid `ArrowArrayStream` (the C
+    // stream interface's struct, which `FFI_ArrowArrayStream` mirrors); `from_raw` moves it
+    // out, leaving a released stream behind, so the capsule's destructor (which calls
+    // `release` only when it is set) does not release it a second time.
+    let reader = unsafe { RecordBatchStreamReader::from_raw(raw.as_ptr().cast::<FFI_ArrowArrayStream>()) }
+        .map_err(|e| NeedmapError::new_err(format!("<DataFrame>: cannot be read as an Arrow table: {e}")))?;
+    Ok(Box::new(reader))
 }
 
 /// Households (columns), zones (rows with WKT), report and resolved analysis.
@@ -593,7 +632,7 @@ fn base_analysis(
         (None, None) => Analysis::default(),
     };
     import.apply(&mut a.input.options);
-    NeedArgs { indicators }.apply(&mut a.need).map_err(|e| input_error(e, input))?;
+    NeedArgs { indicators }.apply(&mut a.need).map_err(|e| input_error_with(e, input, analysis_path))?;
     Ok(a)
 }
 
@@ -696,8 +735,9 @@ fn sites<'py>(
     };
     let p = flags.resolve(a.sites.take(), from_analysis).map_err(|e| input_error(anyhow::Error::msg(e), &path))?;
     p.check().map_err(|e| input_error(anyhow::Error::msg(e), &path))?;
-    let (imported, res) =
-        drive(py, progress.as_ref(), threads, Some(&path), |progress| analysis::sites_only(&path, &a, &p, progress))?;
+    let (imported, res) = drive(py, progress.as_ref(), threads, Some((&path, analysis_path.as_deref())), |progress| {
+        analysis::sites_only(&path, &a, &p, progress)
+    })?;
     let out = PyDict::new(py);
     out.set_item("csv", csv_text(|w| needmap::export::csv::sites_csv(w, &res))?)?;
     let report = serde_json::json!({
@@ -745,8 +785,9 @@ fn hotspots<'py>(
     params.apply_flags(value, band_m, fdr);
     let resolved = params.clone();
     a.hotspots = Some(params);
-    let (imported, hot) =
-        drive(py, progress.as_ref(), threads, Some(&path), |progress| analysis::hotspots_only(&path, &a, progress))?;
+    let (imported, hot) = drive(py, progress.as_ref(), threads, Some((&path, analysis_path.as_deref())), |progress| {
+        analysis::hotspots_only(&path, &a, progress)
+    })?;
     let out = PyDict::new(py);
     out.set_item("csv", csv_text(|w| needmap::export::csv::hotspots_csv(w, &imported.households, &hot))?)?;
     let report = serde_json::json!({
@@ -794,7 +835,9 @@ fn audit<'py>(
     let mut p = a.audit.take().unwrap_or_default();
     p.apply_flags(group.unwrap_or_default(), draws, seed, top_k, concentration).map_err(|e| input_error(e, &path))?;
     a.audit = Some(p);
-    let outcome = drive(py, progress.as_ref(), threads, Some(&path), |progress| analysis::run(&a, &path, progress))?;
+    let outcome = drive(py, progress.as_ref(), threads, Some((&path, analysis_path.as_deref())), |progress| {
+        analysis::run(&a, &path, progress)
+    })?;
     let Some(audit) = &outcome.audit else {
         return Err(NeedmapError::new_err("the audit did not run (a bug)"));
     };

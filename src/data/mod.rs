@@ -10,6 +10,7 @@
 //! column and reason; suspicious but possible records are kept and flagged. Nothing is dropped
 //! silently. A problem with the file as a whole is an [`ImportError`] naming the file.
 
+pub mod arrow_stream;
 pub mod columns;
 pub mod csv;
 mod csv_chunks;
@@ -26,6 +27,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::progress::{Cancelled, Progress, lap};
+pub use arrow_stream::import_arrow;
 use columns::Detected;
 
 /// How the user wants the file read. Part of the saved analysis.
@@ -74,6 +76,10 @@ pub enum Format {
     Postgis {
         geometry: Option<String>,
     },
+    /// An Arrow table in memory (a DataFrame from Python); `geometry` as for Parquet.
+    Arrow {
+        geometry: Option<String>,
+    },
 }
 
 impl fmt::Display for Format {
@@ -87,6 +93,8 @@ impl fmt::Display for Format {
             Format::Parquet { geometry: None } => write!(f, "Parquet"),
             Format::Postgis { geometry: Some(g) } => write!(f, "PostGIS (geometry column {g:?})"),
             Format::Postgis { geometry: None } => write!(f, "PostgreSQL"),
+            Format::Arrow { geometry: Some(g) } => write!(f, "Arrow table (geometry column {g:?})"),
+            Format::Arrow { geometry: None } => write!(f, "Arrow table"),
         }
     }
 }
@@ -450,6 +458,7 @@ impl Issue {
                 let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
                 let what = if matches!(ext.as_str(), "parquet" | "geoparquet" | "pq")
                     || postgis::is_url(&path.to_string_lossy())
+                    || arrow_stream::is_table_name(path)
                 {
                     "row"
                 } else {
@@ -757,7 +766,10 @@ fn read_all(
     // Points from a geometry (GeoJSON, GeoParquet) rather than from coordinate columns.
     let is_geojson = matches!(
         source.format(),
-        Format::Geojson | Format::Parquet { geometry: Some(_) } | Format::Postgis { geometry: Some(_) }
+        Format::Geojson
+            | Format::Parquet { geometry: Some(_) }
+            | Format::Postgis { geometry: Some(_) }
+            | Format::Arrow { geometry: Some(_) }
     );
     let detected = columns::detect(path, &headers, source.hxl(), &sample, opts, is_geojson)?;
 
@@ -885,7 +897,10 @@ impl<'a> Checker<'a> {
             det,
             keep_cols,
             // Neither has lines, nor records of another length than the header.
-            geojson: matches!(format, Format::Geojson | Format::Parquet { .. } | Format::Postgis { .. }),
+            geojson: matches!(
+                format,
+                Format::Geojson | Format::Parquet { .. } | Format::Postgis { .. } | Format::Arrow { .. }
+            ),
             accuracy_cutoff_m: opts.accuracy_cutoff_m,
             id_kept,
             decimal_comma: matches!(format, Format::Csv { delimiter: ';' }),

@@ -26,7 +26,7 @@ use super::{Format, Geometry, ImportError, IssueKind, Rec, Source};
 
 /// How the geometry column holds its points.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Encoding {
+pub(super) enum Encoding {
     Wkb,
     /// GeoArrow `point`: struct {x, y[, z[, m]]} or fixed-size list [x, y, ...].
     Native,
@@ -165,7 +165,7 @@ impl NumberTally {
     }
 
     /// Adds rows `range` of a column, when it holds numbers; `false` when it does not.
-    fn add_rows(&mut self, cell: &Cell, range: std::ops::Range<usize>) -> bool {
+    pub(super) fn add_rows(&mut self, cell: &Cell, range: std::ops::Range<usize>) -> bool {
         match cell {
             Cell::F64(a) => {
                 for v in range.filter(|&i| a.is_valid(i)).map(|i| a.value(i)) {
@@ -200,7 +200,10 @@ impl NumberTally {
 
 /// The geometry column GeoParquet's `geo` metadata names, how it is encoded, and a note on
 /// its CRS; `Ok(None)` for a plain Parquet table.
-fn geo_metadata(path: &Path, geo: Option<&str>) -> Result<Option<(String, Encoding, Option<String>)>, ImportError> {
+pub(super) fn geo_metadata(
+    path: &Path,
+    geo: Option<&str>,
+) -> Result<Option<(String, Encoding, Option<String>)>, ImportError> {
     let Some(geo) = geo else { return Ok(None) };
     let bad = |why: String| ImportError::file(path, format!("has GeoParquet metadata that cannot be used: {why}"));
     let v: serde_json::Value =
@@ -289,7 +292,7 @@ fn guarded<T>(path: &Path, f: impl FnOnce() -> Result<T, ImportError>) -> Result
 }
 
 /// Whether a column's values can be written as text (not a struct, list or map).
-fn scalar(t: &DataType) -> bool {
+pub(super) fn scalar(t: &DataType) -> bool {
     match t {
         DataType::Dictionary(_, v) => scalar(v),
         _ => !t.is_nested(),
@@ -638,7 +641,7 @@ fn tie_free(v: f64) -> bool {
 }
 
 /// One column of a batch, ready to write any row as text.
-enum Cell<'a> {
+pub(super) enum Cell<'a> {
     F64(&'a arrow_array::Float64Array),
     F32(&'a arrow_array::Float32Array),
     I64(&'a arrow_array::Int64Array),
@@ -652,7 +655,7 @@ enum Cell<'a> {
 }
 
 impl<'a> Cell<'a> {
-    fn new(a: &'a ArrayRef) -> Result<Self, arrow_schema::ArrowError> {
+    pub(super) fn new(a: &'a ArrayRef) -> Result<Self, arrow_schema::ArrowError> {
         fn int<T: arrow_array::ArrowPrimitiveType>(a: &dyn Array) -> Box<dyn Fn(usize) -> Option<i128> + '_>
         where
             T::Native: Into<i128>,
@@ -681,7 +684,7 @@ impl<'a> Cell<'a> {
 
     /// Appends row `i` as text: empty when null (or NaN).
     #[inline]
-    fn write(&self, i: usize, out: &mut String) {
+    pub(super) fn write(&self, i: usize, out: &mut String) {
         match self {
             Cell::F64(a) => {
                 if a.is_valid(i) {
@@ -743,7 +746,7 @@ impl<'a> Cell<'a> {
 }
 
 /// The (lon, lat) of row `i` of a geometry column, or why it has none.
-fn point(a: &ArrayRef, i: usize, enc: Encoding) -> Geometry {
+pub(super) fn point(a: &ArrayRef, i: usize, enc: Encoding) -> Geometry {
     if a.is_null(i) {
         return Err((IssueKind::MissingGeometry, "is null".to_string()));
     }

@@ -342,7 +342,11 @@ fn parse_bool_words(lower: &str) -> Option<bool> {
 /// lines its row (Parquet, a database table) or feature (GeoJSON).
 pub(crate) fn place(format: Option<&super::Format>, line: u32, row: u32) -> String {
     match line {
-        0 if matches!(format, Some(super::Format::Parquet { .. } | super::Format::Postgis { .. })) => {
+        0 if matches!(
+            format,
+            Some(super::Format::Parquet { .. } | super::Format::Postgis { .. } | super::Format::Arrow { .. })
+        ) =>
+        {
             format!("row {row}")
         }
         0 => format!("feature {row}"),
