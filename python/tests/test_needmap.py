@@ -157,9 +157,13 @@ def bad_inputs(tmp_path: Path) -> list:
     no_coords.write_text("id,income\n1,300\n2,400\n")
     bad_toml = tmp_path / "bad.toml"
     bad_toml.write_text("[cluster]\nmethod = \"dbscan\"\neps_m = \"wide\"\n")
+    # Valid, but names a column the survey lacks: the run fails, naming both files.
+    no_column = tmp_path / "no_column.toml"
+    no_column.write_text("[[need.indicators]]\ncolumn = \"nope\"\ndirection = \"higher_is_worse\"\n")
     return [
         (["run", str(no_coords)], lambda: needmap.run(no_coords, progress=False)),
         (["run", str(SAMPLE), "--analysis", str(bad_toml)], lambda: needmap.run(SAMPLE, bad_toml, progress=False)),
+        (["run", str(SAMPLE), "--analysis", str(no_column)], lambda: needmap.run(SAMPLE, no_column, progress=False)),
         (["run", str(tmp_path / "missing.csv")], lambda: needmap.run(tmp_path / "missing.csv", progress=False)),
         (["run", str(SAMPLE), "--indicator", "nope:sideways"],
          lambda: needmap.run(SAMPLE, indicators=["nope:sideways"], progress=False)),
@@ -178,6 +182,8 @@ def test_bad_input_raises_the_cli_message(cli, tmp_path):
             call()
         assert str(e.value) == cli_message
         assert isinstance(e.value, ValueError)
+        if "no_column.toml" in args:
+            assert cli_message.startswith(f"{args[3]}, applied to {args[1]}: "), cli_message
 
 
 def test_bad_toml_names_file_and_line(tmp_path):
