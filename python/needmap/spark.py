@@ -423,8 +423,6 @@ def _merge(pairs: List[Tuple[int, int]], first: Dict[int, int]) -> Dict[int, int
     return {k: order[find(k)] for k in first}
 
 
-
-
 def zones(
     df,
     cluster: str = "cluster",
