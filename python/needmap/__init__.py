@@ -268,7 +268,7 @@ def _nullable(values: "np.ndarray", missing: int) -> "pd.arrays.IntegerArray":
 
 
 def run(
-    source: Union[PathLike, pd.DataFrame],
+    source: Union[PathLike, pd.DataFrame, Any],
     analysis: Union[None, PathLike, Mapping[str, Any]] = None,
     *,
     progress: ProgressArg = None,
@@ -277,8 +277,10 @@ def run(
     """Runs the whole pipeline (``needmap run`` without writing files).
 
     Args:
-        source: a CSV/TSV, XLSX, GeoJSON or (Geo)Parquet file, or a pandas DataFrame with coordinate
-            columns (detected by name as in a file, or named with ``lat_column``/``lon_column``).
+        source: a CSV/TSV, XLSX, GeoJSON or (Geo)Parquet file, a pandas DataFrame with coordinate
+            columns (detected by name as in a file, or named with ``lat_column``/``lon_column``),
+            or any Arrow table or stream (an object with ``__arrow_c_stream__``: a pyarrow Table,
+            a polars DataFrame, a DuckDB result...).
         analysis: settings from an ``analysis.toml`` path or a dict of the same shape (e.g. a
             previous ``Result.analysis``); ``settings`` override it.
         settings: the CLI's ``run`` flags with underscores: ``lat_column``, ``lon_column``,
@@ -296,9 +298,10 @@ def run(
         KeyboardInterrupt: Ctrl-C; the work stops at its next check.
     """
     table = _arrow_table(source)
+    in_memory = table is not None or isinstance(source, pd.DataFrame)
     if table is not None:
         # The Arrow table goes to the core in memory; "<DataFrame>" names it in messages.
-        frame = source
+        frame = source if isinstance(source, pd.DataFrame) else None
         out = _call(
             _core.run, progress, path="<DataFrame>", stream=table, **_analysis_args(analysis), **_settings(settings)
         )
@@ -316,10 +319,10 @@ def run(
     households["cluster"] = _nullable(out["cluster"], np.iinfo(np.int64).min)
     households["zone"] = _nullable(out["zone"], -1)
     report = json.loads(out["report_json"])
-    if frame is not None:
+    if in_memory:
         report["import"]["path"] = "<DataFrame>"
     resolved = Analysis(json.loads(out["analysis_json"]))
-    if frame is not None:
+    if in_memory:
         resolved.get("input", {}).pop("path", None)
     return Result(households=households, zones=_zones_frame(out["zones_json"]), report=report, analysis=resolved)
 
@@ -340,10 +343,14 @@ def _settings(settings: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def _arrow_table(source: Any) -> Any:
-    """A DataFrame as a pyarrow Table (read by the core through the Arrow C stream interface,
-    no temporary CSV), or None: not a DataFrame, a GeoDataFrame (its geometry goes as WKT
-    through the CSV), no pyarrow, or columns pyarrow cannot convert (the CSV path then)."""
-    if not isinstance(source, pd.DataFrame) or any(c.__name__ == "GeoDataFrame" for c in type(source).__mro__):
+    """What the core reads through the Arrow C stream interface (no temporary CSV): an Arrow
+    table or stream as it is, a DataFrame as a pyarrow Table; or None: a path, a GeoDataFrame
+    (its geometry goes as WKT through the CSV), no pyarrow, or columns pyarrow cannot convert
+    (the CSV path then)."""
+    if not isinstance(source, pd.DataFrame):
+        # Any Arrow table or stream (pyarrow, polars, DuckDB...): the PyCapsule interface.
+        return source if hasattr(source, "__arrow_c_stream__") else None
+    if any(c.__name__ == "GeoDataFrame" for c in type(source).__mro__):
         return None
     try:
         import pyarrow as pa

@@ -100,3 +100,15 @@ def test_a_table_without_coordinates_raises_the_same_message(monkeypatch):
         needmap.run(df, progress=False)
     assert str(by_arrow.value) == str(by_csv.value)
     assert "<DataFrame>" in str(by_arrow.value)
+
+
+def test_an_arrow_table_or_stream_is_a_source():
+    """Any object with `__arrow_c_stream__` (here a pyarrow Table and a RecordBatchReader over
+    it) runs as the file does; its households come from the core's columns."""
+    by_path = needmap.run(SAMPLE, progress=False)
+    table = pa.Table.from_pandas(pd.read_csv(SAMPLE, dtype={"household_id": str}), preserve_index=False)
+    for source in (table, pa.RecordBatchReader.from_batches(table.schema, table.to_batches(max_chunksize=5000))):
+        by_arrow = needmap.run(source, progress=False)
+        assert_same(by_arrow, by_path)
+        assert list(by_arrow.households["household_id"]) == list(by_path.households["household_id"])
+        assert by_arrow.report["import"]["path"] == "<DataFrame>"
