@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use arrow_array::{RecordBatch, RecordBatchReader};
 
-use super::parquet::{self, Cell, Encoding, NumberTally};
+use super::parquet::{self, Encoding, NumberTally};
 use super::{Format, Households, ImportError, ImportOptions, ImportReport, Keep, Rec, Source, Tuning};
 use crate::progress::Progress;
 
@@ -53,7 +53,7 @@ impl ArrowStreamSource {
     pub fn open(name: &Path, reader: Box<dyn RecordBatchReader + Send>) -> Result<Self, ImportError> {
         let schema = reader.schema();
         let geo = schema.metadata().get("geo").map(String::as_str);
-        let geometry = parquet::geo_metadata(name, geo)?;
+        let parquet::Fields { geometry, scalar, notes } = parquet::sort_fields(name, &schema, geo)?;
         let batches: Vec<RecordBatch> = reader
             .collect::<Result<_, _>>()
             .map_err(|e| ImportError::file(name, format!("cannot be read as an Arrow table: {e}")))?;
@@ -65,42 +65,8 @@ impl ArrowStreamSource {
             ));
         }
         let bytes: u64 = batches.iter().map(|b| b.get_array_memory_size() as u64).sum::<u64>().max(total).max(1);
-        let mut headers = Vec::new();
-        let mut cols = Vec::new();
-        let mut skipped = Vec::new();
-        let mut geometry_col = None;
-        for (i, f) in schema.fields().iter().enumerate() {
-            if geometry.as_ref().is_some_and(|(g, ..)| g == f.name()) {
-                geometry_col = Some(i);
-            } else if parquet::scalar(f.data_type()) {
-                headers.push(f.name().clone());
-                cols.push(i);
-            } else {
-                skipped.push(f.name().clone());
-            }
-        }
-        let mut notes = Vec::new();
-        let geometry = match geometry {
-            Some((g, enc, note)) => {
-                let col = geometry_col.ok_or_else(|| {
-                    ImportError::file(
-                        name,
-                        format!("GeoParquet metadata names {g:?} as its geometry, but there is no such column"),
-                    )
-                })?;
-                notes.extend(note);
-                Some((col, g, enc))
-            }
-            None => None,
-        };
-        if !skipped.is_empty() {
-            notes.push(format!(
-                "{} nested column{} not read (structs, lists, maps): {}",
-                skipped.len(),
-                if skipped.len() == 1 { "" } else { "s" },
-                skipped.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ")
-            ));
-        }
+        let headers: Vec<String> = scalar.iter().map(|&i| schema.field(i).name().clone()).collect();
+        let cols = scalar;
         Ok(Self {
             name: name.to_path_buf(),
             headers: super::csv::unique_headers(headers.into_iter()),
@@ -134,12 +100,7 @@ impl ArrowStreamSource {
         let rows = SLICE.min(full.num_rows() - self.offset);
         let batch = full.slice(self.offset, rows);
         self.offset += rows;
-        let cells: Vec<Cell> = self
-            .cols
-            .iter()
-            .map(|&c| Cell::new(batch.column(c)))
-            .collect::<Result<_, _>>()
-            .map_err(|e| ImportError::file(&self.name, format!("a column cannot be read as text: {e}")))?;
+        let cells = parquet::cells_of(&self.name, &batch, &self.cols)?;
         for (tally, cell) in self.tallies.iter_mut().zip(&cells) {
             let t = tally.get_or_insert_with(NumberTally::default);
             if !t.text && !t.add_rows(cell, 0..rows) {

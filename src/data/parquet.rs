@@ -291,6 +291,69 @@ fn guarded<T>(path: &Path, f: impl FnOnce() -> Result<T, ImportError>) -> Result
     })
 }
 
+/// A table's fields sorted out (Parquet files and Arrow tables alike).
+pub(super) struct Fields {
+    /// The geometry column named by the `geo` metadata: position, name, encoding.
+    pub geometry: Option<(usize, String, Encoding)>,
+    /// The positions of the columns read as values, in order.
+    pub scalar: Vec<usize>,
+    /// The metadata's note, and the nested columns left out.
+    pub notes: Vec<String>,
+}
+
+/// Sorts `schema`'s fields into the geometry column that the GeoParquet metadata `geo`
+/// names, the scalar columns, and the nested ones (not read; a note names them).
+pub(super) fn sort_fields(
+    path: &Path,
+    schema: &arrow_schema::Schema,
+    geo: Option<&str>,
+) -> Result<Fields, ImportError> {
+    let geometry = geo_metadata(path, geo)?;
+    let mut notes = Vec::new();
+    let mut scalar_cols = Vec::new();
+    let mut skipped = Vec::new();
+    let mut geometry_at = None;
+    for (i, f) in schema.fields().iter().enumerate() {
+        if geometry.as_ref().is_some_and(|(g, ..)| g == f.name()) {
+            geometry_at = Some(i);
+        } else if scalar(f.data_type()) {
+            scalar_cols.push(i);
+        } else {
+            skipped.push(f.name().clone());
+        }
+    }
+    let geometry = match geometry {
+        Some((name, enc, note)) => {
+            let at = geometry_at.ok_or_else(|| {
+                ImportError::file(
+                    path,
+                    format!("GeoParquet names {name:?} as its geometry, but there is no such column"),
+                )
+            })?;
+            notes.extend(note);
+            Some((at, name, enc))
+        }
+        None => None,
+    };
+    if !skipped.is_empty() {
+        notes.push(format!(
+            "{} nested column{} not read (structs, lists, maps; a GeoParquet bbox column is one): {}",
+            skipped.len(),
+            if skipped.len() == 1 { "" } else { "s" },
+            skipped.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    Ok(Fields { geometry, scalar: scalar_cols, notes })
+}
+
+/// The cells of `batch`'s columns `cols`, as they are turned into text and numbers.
+pub(super) fn cells_of<'a>(path: &Path, batch: &'a RecordBatch, cols: &[usize]) -> Result<Vec<Cell<'a>>, ImportError> {
+    cols.iter()
+        .map(|&c| Cell::new(batch.column(c)))
+        .collect::<Result<_, _>>()
+        .map_err(|e| ImportError::file(path, format!("a column cannot be read as text: {e}")))
+}
+
 /// Whether a column's values can be written as text (not a struct, list or map).
 pub(super) fn scalar(t: &DataType) -> bool {
     match t {
@@ -314,43 +377,11 @@ impl ParquetSource {
             .key_value_metadata()
             .and_then(|kv| kv.iter().find(|k| k.key == "geo"))
             .and_then(|k| k.value.clone());
-        let geometry = geo_metadata(path, geo.as_deref())?;
         let schema = arrow_meta.schema().clone();
-        let mut notes = Vec::new();
-        let mut roots = Vec::new();
-        let mut skipped = Vec::new();
-        let mut geometry_root = None;
-        for (i, f) in schema.fields().iter().enumerate() {
-            if geometry.as_ref().is_some_and(|(g, ..)| g == f.name()) {
-                geometry_root = Some(i);
-                roots.push(i);
-            } else if scalar(f.data_type()) {
-                roots.push(i);
-            } else {
-                skipped.push(f.name().clone());
-            }
-        }
-        let geometry = match geometry {
-            Some((name, enc, note)) => {
-                let root = geometry_root.ok_or_else(|| {
-                    ImportError::file(
-                        path,
-                        format!("GeoParquet names {name:?} as its geometry, but there is no such column"),
-                    )
-                })?;
-                notes.extend(note);
-                Some((root, name, enc))
-            }
-            None => None,
-        };
-        if !skipped.is_empty() {
-            notes.push(format!(
-                "{} nested column{} not read (structs, lists, maps; a GeoParquet bbox column is one): {}",
-                skipped.len(),
-                if skipped.len() == 1 { "" } else { "s" },
-                skipped.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ")
-            ));
-        }
+        let Fields { geometry, scalar: mut roots, notes } = sort_fields(path, &schema, geo.as_deref())?;
+        // The geometry column is read too, in its place.
+        roots.extend(geometry.as_ref().map(|g| g.0));
+        roots.sort_unstable();
         // Positions in the projected batch follow the order of `roots`.
         let mut headers = Vec::new();
         let mut cols = Vec::new();
@@ -482,12 +513,7 @@ impl Decoder {
 
     /// `batch`'s records (reusing `spare`'s), numbered after `row`, which moves past them.
     fn fill(&mut self, mut spare: Vec<Rec>, batch: &RecordBatch, row: &mut u64) -> Result<Vec<Rec>, ImportError> {
-        let cells: Vec<Cell> = self
-            .cols
-            .iter()
-            .map(|&c| Cell::new(batch.column(c)))
-            .collect::<Result<_, _>>()
-            .map_err(|e| ImportError::file(&self.path, format!("a column cannot be read as text: {e}")))?;
+        let cells = cells_of(&self.path, batch, &self.cols)?;
         let rows = batch.num_rows();
         for (tally, cell) in self.tallies.iter_mut().zip(&cells) {
             let t = tally.get_or_insert_with(NumberTally::default);
