@@ -557,7 +557,11 @@ pub fn need_index_with(h: &Households, params: &NeedParams, progress: &Progress)
         // Values in parallel; a categorical column's texts are few, so each thread keeps what
         // it has looked up (up to a few thousand texts).
         // NaN is "no value" (numbers read are always finite): 8 bytes a household, not 16.
-        let mut raw: Vec<f64> = if categorical {
+        let typed = h.cells.typed(col).filter(|_| !categorical);
+        let mut raw: Vec<f64> = if let Some(t) = typed {
+            // Kept as numbers (GeoParquet): nothing to read.
+            (0..n).into_par_iter().map(|i| t.get(i).filter(|v| v.is_finite()).unwrap_or(f64::NAN)).collect()
+        } else if categorical {
             (0..n)
                 .into_par_iter()
                 .map_init(FxHashMap::<&str, f64>::default, |seen, i| {
@@ -597,7 +601,8 @@ pub fn need_index_with(h: &Households, params: &NeedParams, progress: &Progress)
         let mut not_numbers: Vec<String> = Vec::new();
         let mut not_number_count = 0usize;
         for (i, v) in raw.iter().enumerate() {
-            if !v.is_nan() {
+            // A typed column's missing values are empty, or infinities (text `inf`).
+            if !v.is_nan() || typed.is_some_and(|t| t.get(i).is_none()) {
                 continue;
             }
             let t = h.text(i, col).trim();

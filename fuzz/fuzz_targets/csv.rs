@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
     f.flush().unwrap();
     let opts = ImportOptions::default();
     let run = |parallel_csv, block_bytes| {
-        let r = import_tuned(f.path(), &opts, &Keep::All, &Progress::new(), Tuning { parallel_csv, block_bytes });
+        let r = import_tuned(f.path(), &opts, &Keep::All, &Progress::new(), Tuning { parallel_csv, block_bytes, ..Tuning::default() });
         format!("{r:#?}")
     };
     let serial = run(false, 8 << 20);

@@ -513,7 +513,13 @@ mod tests {
         f.flush().unwrap();
         let opts = ImportOptions { accuracy_cutoff_m: Some(30.0), ..Default::default() };
         let run = |parallel_csv| {
-            let r = import_tuned(f.path(), &opts, keep, &Progress::new(), Tuning { parallel_csv, block_bytes });
+            let r = import_tuned(
+                f.path(),
+                &opts,
+                keep,
+                &Progress::new(),
+                Tuning { parallel_csv, block_bytes, ..Tuning::default() },
+            );
             format!("{r:#?}")
         };
         (run(false), run(true))

@@ -137,25 +137,254 @@ pub struct ColumnInfo {
     pub distinct: usize,
 }
 
-/// Raw text of the kept columns of every household, in one arena (no allocation per cell).
+/// The kept columns of every household: text in one arena (no allocation per cell), and the
+/// columns a typed source (GeoParquet) gave as numbers kept as numbers.
 ///
 /// Each cell's end is kept as a 16-bit offset from its row's start: rows are short, and at
 /// 10M households of 9 columns this is 180 MB less than 32-bit offsets. A row longer than
 /// 64 KiB (a pasted document in a comment column) keeps its ends in `wide` instead.
+///
+/// A column kept as numbers ([`Typed`]) reads as the text a CSV of the same data holds (what
+/// the source's own text for it would be); that text is made only when something asks for it
+/// ([`Cells::get`]), once, for the whole column. Most runs never do: the need index, the
+/// column types and the writers read the numbers ([`Cells::typed`], [`Cells::text_in`]).
 #[derive(Debug, Clone, Default)]
 pub struct Cells {
     n_cols: usize,
+    /// Columns in the arena (`n_cols` less the typed ones).
+    n_text: usize,
     text: String,
     /// End offset of each cell, relative to its row's start (0 for the cells of a wide row).
     ends: Vec<u16>,
     row_start: Vec<usize>,
     /// The ends of the rows longer than `u16::MAX` bytes, by row.
     wide: rustc_hash::FxHashMap<usize, Box<[u32]>>,
+    /// Per column, where it is kept; empty when every column is text (column `c` is arena
+    /// column `c`).
+    slots: Vec<Slot>,
+    typed: Vec<TypedColumn>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// Arena column.
+    Text(usize),
+    /// Index in `Cells::typed`.
+    Typed(usize),
+}
+
+/// How a source gives a column as numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NumKind {
+    /// 64-bit floats; the text of each is the shortest that reads back as it (Rust's
+    /// `Display`), empty for NaN or null.
+    Float,
+    /// Integers that fit 64 bits; empty when null.
+    Int,
+}
+
+/// One value of a typed column, as a record carries it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Num {
+    Float(f64),
+    Int(i64),
+    Null,
+}
+
+impl Num {
+    /// The value whose text (see [`NumKind`]) is `t`: exact, since that text reads back as
+    /// the value it was written from.
+    fn from_text(kind: NumKind, t: &str) -> Num {
+        match kind {
+            NumKind::Float => Num::Float(t.parse().unwrap_or(f64::NAN)),
+            NumKind::Int => t.parse().map_or(Num::Null, Num::Int),
+        }
+    }
+}
+
+/// The values of a column kept as numbers.
+#[derive(Debug, Clone)]
+pub enum Typed {
+    /// NaN where empty.
+    Float(Vec<f64>),
+    /// `null` is empty when no value is missing, else one flag per household.
+    Int { values: Vec<i64>, null: Vec<bool> },
+}
+
+impl Typed {
+    fn len(&self) -> usize {
+        match self {
+            Typed::Float(v) => v.len(),
+            Typed::Int { values, .. } => values.len(),
+        }
+    }
+
+    /// Household `i`'s value, `None` where empty.
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<f64> {
+        match self {
+            Typed::Float(v) => Some(v[i]).filter(|v| !v.is_nan()),
+            Typed::Int { values, null } => (null.is_empty() || !null[i]).then(|| values[i] as f64),
+        }
+    }
+
+    /// Household `i`'s value as an integer, when it is one (an empty cell is `None`).
+    #[inline]
+    pub fn int(&self, i: usize) -> Option<i64> {
+        match self {
+            Typed::Float(_) => None,
+            Typed::Int { values, null } => (null.is_empty() || !null[i]).then(|| values[i]),
+        }
+    }
+
+    /// Appends household `i`'s text.
+    #[inline]
+    pub fn write(&self, i: usize, out: &mut String) {
+        match self {
+            Typed::Float(v) => parquet::push_float(v[i], out),
+            Typed::Int { values, null } => {
+                if null.is_empty() || !null[i] {
+                    out.push_str(itoa::Buffer::new().format(values[i]));
+                }
+            }
+        }
+    }
+
+    fn push(&mut self, v: Num) {
+        match (self, v) {
+            (Typed::Float(f), Num::Float(x)) => f.push(x),
+            (Typed::Float(f), _) => f.push(f64::NAN),
+            (Typed::Int { values, null }, v) => {
+                let missing = !matches!(v, Num::Int(_));
+                if missing && null.is_empty() {
+                    null.resize(values.len(), false);
+                }
+                values.push(if let Num::Int(x) = v { x } else { 0 });
+                if !null.is_empty() {
+                    null.push(missing);
+                }
+            }
+        }
+    }
+
+    fn retain(&mut self, drop: &[bool]) {
+        fn keep<T: Copy>(v: &mut Vec<T>, drop: &[bool]) {
+            let mut i = 0;
+            v.retain(|_| {
+                i += 1;
+                !drop[i - 1]
+            });
+        }
+        match self {
+            Typed::Float(v) => keep(v, drop),
+            Typed::Int { values, null } => {
+                keep(values, drop);
+                if !null.is_empty() {
+                    keep(null, drop);
+                }
+            }
+        }
+    }
+}
+
+/// A typed column and, once asked for, its text.
+#[derive(Debug, Clone)]
+struct TypedColumn {
+    values: Typed,
+    /// Every value's text, one after another, and where each ends.
+    text: std::sync::OnceLock<(String, Vec<usize>)>,
+}
+
+impl TypedColumn {
+    fn text(&self) -> &(String, Vec<usize>) {
+        self.text.get_or_init(|| {
+            use rayon::prelude::*;
+            const CHUNK: usize = 1 << 16;
+            let n = self.values.len();
+            let parts: Vec<(String, Vec<usize>)> = (0..n.div_ceil(CHUNK))
+                .into_par_iter()
+                .map(|k| {
+                    let (mut s, mut ends) = (String::new(), Vec::with_capacity(CHUNK));
+                    for i in k * CHUNK..((k + 1) * CHUNK).min(n) {
+                        self.values.write(i, &mut s);
+                        ends.push(s.len());
+                    }
+                    (s, ends)
+                })
+                .collect();
+            let mut text = String::with_capacity(parts.iter().map(|p| p.0.len()).sum());
+            let mut ends = Vec::with_capacity(n);
+            for (s, e) in parts {
+                let base = text.len();
+                ends.extend(e.iter().map(|&x| x + base));
+                text.push_str(&s);
+            }
+            (text, ends)
+        })
+    }
 }
 
 impl Cells {
     fn new(n_cols: usize) -> Self {
-        Self { n_cols, ..Default::default() }
+        Self { n_cols, n_text: n_cols, ..Default::default() }
+    }
+
+    /// Columns of text but those `kinds` gives as numbers, kept as numbers.
+    fn with_kinds(kinds: &[Option<NumKind>]) -> Self {
+        let mut cells = Self::new(kinds.len());
+        if kinds.iter().all(Option::is_none) {
+            return cells;
+        }
+        let (mut text, mut typed) = (0, 0);
+        for k in kinds {
+            cells.slots.push(match k {
+                None => {
+                    text += 1;
+                    Slot::Text(text - 1)
+                }
+                Some(kind) => {
+                    typed += 1;
+                    cells.typed.push(TypedColumn {
+                        values: match kind {
+                            NumKind::Float => Typed::Float(Vec::new()),
+                            NumKind::Int => Typed::Int { values: Vec::new(), null: Vec::new() },
+                        },
+                        text: std::sync::OnceLock::new(),
+                    });
+                    Slot::Typed(typed - 1)
+                }
+            });
+        }
+        cells.n_text = text;
+        cells
+    }
+
+    /// Appends `v` to typed column `t` (the `t`-th column kept as numbers); each row's text
+    /// cells go in with [`Cells::push_row`].
+    fn push_num(&mut self, t: usize, v: Num) {
+        self.typed[t].values.push(v);
+    }
+
+    /// The numbers of column `col`, when it is kept as numbers.
+    pub fn typed(&self, col: usize) -> Option<&Typed> {
+        match self.slots.get(col) {
+            Some(Slot::Typed(t)) => Some(&self.typed[*t].values),
+            _ => None,
+        }
+    }
+
+    /// The text of cell `col` of household `i`: the arena's, or a typed value's written into
+    /// `buf` (its column's text is not made, as [`Cells::get`] would).
+    #[inline]
+    pub fn text_in<'a>(&'a self, i: usize, col: usize, buf: &'a mut String) -> &'a str {
+        match self.typed(col) {
+            Some(t) => {
+                buf.clear();
+                t.write(i, buf);
+                buf
+            }
+            None => self.get(i, col),
+        }
     }
 
     fn push_row<'a>(&mut self, cells: impl Iterator<Item = &'a str>) {
@@ -186,7 +415,7 @@ impl Cells {
             self.ends[first..].fill(0);
             self.wide.insert(row, w.into_boxed_slice());
         }
-        debug_assert_eq!(self.ends.len() - first, self.n_cols);
+        debug_assert_eq!(self.ends.len() - first, self.n_text);
     }
 
     fn clear(&mut self) {
@@ -206,7 +435,7 @@ impl Cells {
             let begin = if col == 0 { 0 } else { w[col - 1] as usize };
             return row + begin..row + w[col] as usize;
         }
-        let base = i * self.n_cols;
+        let base = i * self.n_text;
         let end = self.ends[base + col] as usize;
         let begin = if col == 0 { 0 } else { self.ends[base + col - 1] as usize };
         row + begin..row + end
@@ -217,7 +446,7 @@ impl Cells {
     fn decimal_commas_to_points(&mut self) -> usize {
         let mut bytes = std::mem::take(&mut self.text).into_bytes();
         let mut count = 0;
-        for (i, c) in (0..self.len()).flat_map(|i| (0..self.n_cols).map(move |c| (i, c))) {
+        for (i, c) in (0..self.len()).flat_map(|i| (0..self.n_text).map(move |c| (i, c))) {
             let cell = &mut bytes[self.range(i, c)];
             if cell.contains(&b',')
                 && std::str::from_utf8(cell)
@@ -237,10 +466,28 @@ impl Cells {
     /// The text of cell `col` of household `i`.
     #[inline]
     pub fn get(&self, i: usize, col: usize) -> &str {
+        let col = match self.slots.get(col) {
+            None => col,
+            Some(Slot::Text(k)) => *k,
+            Some(Slot::Typed(t)) => {
+                let (text, ends) = self.typed[*t].text();
+                let begin = if i == 0 { 0 } else { ends[i - 1] };
+                return &text[begin..ends[i]];
+            }
+        };
         &self.text[self.range(i, col)]
     }
 
     fn shrink(&mut self) {
+        for t in &mut self.typed {
+            match &mut t.values {
+                Typed::Float(v) => v.shrink_to_fit(),
+                Typed::Int { values, null } => {
+                    values.shrink_to_fit();
+                    null.shrink_to_fit();
+                }
+            }
+        }
         self.text.shrink_to_fit();
         self.ends.shrink_to_fit();
         self.row_start.shrink_to_fit();
@@ -250,8 +497,9 @@ impl Cells {
         self.row_start.len()
     }
 
-    /// Appends the rows of `other` (same columns).
+    /// Appends the rows of `other` (same columns, all text).
     fn append(&mut self, other: &Cells) {
+        debug_assert!(self.typed.is_empty() && other.typed.is_empty());
         let base = self.text.len();
         let rows = self.len();
         self.text.push_str(&other.text);
@@ -262,9 +510,16 @@ impl Cells {
 
     /// Keeps the rows whose `drop` is false.
     fn retain(&mut self, drop: &[bool]) {
-        let mut kept = Cells::new(self.n_cols);
+        let mut kept = Cells { typed: Vec::new(), ..Cells::new(self.n_cols) };
+        kept.n_text = self.n_text;
+        kept.slots = std::mem::take(&mut self.slots);
         for i in (0..self.len()).filter(|&i| !drop[i]) {
-            kept.push_row((0..self.n_cols).map(|c| self.get(i, c)));
+            kept.push_row((0..self.n_text).map(|c| &self.text[self.range(i, c)]));
+        }
+        kept.typed = std::mem::take(&mut self.typed);
+        for t in &mut kept.typed {
+            t.values.retain(drop);
+            t.text = std::sync::OnceLock::new();
         }
         *self = kept;
     }
@@ -337,6 +592,9 @@ impl Households {
     /// Numeric values of a column; `None` where empty or not a number.
     pub fn numbers(&self, col: usize) -> Vec<Option<f64>> {
         use rayon::prelude::*;
+        if let Some(t) = self.cells.typed(col) {
+            return (0..self.len()).into_par_iter().map(|i| t.get(i).filter(|v| v.is_finite())).collect();
+        }
         (0..self.len()).into_par_iter().map(|i| validate::parse_number(self.cells.get(i, col)).ok().flatten()).collect()
     }
 
@@ -344,6 +602,12 @@ impl Households {
     /// household, where [`Households::numbers`] then a map would keep 16.
     pub fn numbers_or_nan(&self, col: usize) -> Vec<f64> {
         use rayon::prelude::*;
+        if let Some(t) = self.cells.typed(col) {
+            return (0..self.len())
+                .into_par_iter()
+                .map(|i| t.get(i).filter(|v| v.is_finite()).unwrap_or(f64::NAN))
+                .collect();
+        }
         (0..self.len())
             .into_par_iter()
             .map(|i| validate::parse_number(self.cells.get(i, col)).ok().flatten().unwrap_or(f64::NAN))
@@ -552,6 +816,9 @@ pub(crate) struct Rec {
     pub row: u32,
     /// GeoJSON: the point's lon/lat, or why there is none.
     pub geometry: Option<Geometry>,
+    /// The values of the columns the source gives as numbers (see [`Source::typed_columns`]),
+    /// in header order; their text fields are empty. Empty when the record is all text.
+    pub nums: Vec<Num>,
 }
 
 impl Rec {
@@ -559,6 +826,7 @@ impl Rec {
         self.text.clear();
         self.ends.clear();
         self.geometry = None;
+        self.nums.clear();
     }
     pub fn push(&mut self, s: &str) {
         self.text.push_str(s);
@@ -636,6 +904,16 @@ pub(crate) trait Source {
     fn number_tallies(&mut self) -> Vec<Option<parquet::NumberTally>> {
         Vec::new()
     }
+    /// After detection, before the records after the sample: which columns may come as
+    /// numbers rather than text (`may`, per header: not read by the row checks), and, per
+    /// header, which will. Records handed out before this call are text.
+    fn typed_columns(&mut self, may: &[bool]) -> Vec<Option<NumKind>> {
+        vec![None; may.len()]
+    }
+    /// How many records the source holds, when it knows (GeoParquet's metadata).
+    fn records(&self) -> Option<u64> {
+        None
+    }
     /// Where the parallel CSV reader may take over (plain CSV only).
     fn handover(&self) -> Option<Handover> {
         None
@@ -655,11 +933,13 @@ pub(crate) trait Source {
 pub struct Tuning {
     pub parallel_csv: bool,
     pub block_bytes: usize,
+    /// Whether a typed source (GeoParquet) may give columns as numbers.
+    pub typed_columns: bool,
 }
 
 impl Default for Tuning {
     fn default() -> Self {
-        Self { parallel_csv: true, block_bytes: 8 << 20 }
+        Self { parallel_csv: true, block_bytes: 8 << 20, typed_columns: true }
     }
 }
 
@@ -784,13 +1064,28 @@ fn read_all(
 
     let mut chk = Checker::new(path, &headers, &detected, keep_cols, opts, &source.format());
     chk.key = source.key().iter().filter_map(|k| headers.iter().position(|h| h == k)).collect();
-    let mut b = Builder::new(chk);
+    // Columns the row checks do not read may come as numbers, and stay numbers.
+    let may: Vec<bool> = (0..headers.len())
+        .map(|c| tuning.typed_columns && detected.role(c) == Role::Attribute && !chk.key.contains(&c))
+        .collect();
+    let kinds = source.typed_columns(&may);
+    let mut b = Builder::new(chk, kinds);
     // Room for the kept text and the households, from what the sample says of the file.
     let sample_bytes: usize = sample.iter().map(|r| r.text.len() + r.len()).sum::<usize>().max(1);
     let per_record = sample_bytes as f64 / sample.len().max(1) as f64;
     let expected = ((file_len as f64 / per_record) * 1.02) as usize + 16;
     let kept_share = if b.chk.keep_cols.len() == headers.len() { 1.0 } else { 0.25 };
-    b.reserve(expected.min(1 << 31), ((file_len as f64 * kept_share) as usize).min(1 << 34));
+    match source.records() {
+        // A source that knows its records (GeoParquet): room for them and for the text of the
+        // columns kept as text, as much as the sample's a record (the others are numbers).
+        Some(records) => {
+            let text: usize = sample.iter().map(|r| b.text_cols.iter().map(|&c| r.get(c).len()).sum::<usize>()).sum();
+            let per_record = text as f64 / sample.len().max(1) as f64;
+            let records = (records as usize).min(1 << 31);
+            b.reserve(records, ((per_record * 1.1 * records as f64) as usize).min(1 << 34));
+        }
+        None => b.reserve(expected.min(1 << 31), ((file_len as f64 * kept_share) as usize).min(1 << 34)),
+    }
     for r in &sample {
         b.push(r);
     }
@@ -1023,19 +1318,44 @@ pub(crate) struct Builder<'a> {
     /// Flags of candidates: (candidate, flag), in input order.
     pub flags: Vec<(u32, Issue)>,
     pub records: usize,
+    /// The kept columns the source gives as text, by header.
+    text_cols: Vec<usize>,
+    /// The kept columns it gives as numbers: (header, position in [`Rec::nums`], kind), in
+    /// the order of `Cells`'s typed columns.
+    typed_cols: Vec<(usize, usize, NumKind)>,
 }
 
 impl<'a> Builder<'a> {
-    fn new(chk: Checker<'a>) -> Self {
+    /// `kinds`: per header, whether the source gives it as numbers (see
+    /// [`Source::typed_columns`]); empty when all is text.
+    fn new(chk: Checker<'a>, kinds: Vec<Option<NumKind>>) -> Self {
         let kept_key: Vec<usize> = chk.key.iter().filter_map(|&c| chk.keep_cols.iter().position(|&k| k == c)).collect();
+        let kind = |c: usize| kinds.get(c).copied().flatten();
+        let kept_kinds: Vec<Option<NumKind>> = chk.keep_cols.iter().map(|&c| kind(c)).collect();
+        let text_cols = chk.keep_cols.iter().copied().filter(|&c| kind(c).is_none()).collect();
+        let typed_cols = chk
+            .keep_cols
+            .iter()
+            .filter_map(|&c| Some((c, (0..c).filter(|&d| kind(d).is_some()).count(), kind(c)?)))
+            .collect();
         let out = Households {
             path: chk.path.to_path_buf(),
             accuracy_m: chk.det.accuracy.map(|_| Vec::new()),
-            cells: Cells::new(chk.keep_cols.len()),
+            cells: Cells::with_kinds(&kept_kinds),
             key_columns: if kept_key.len() == chk.key.len() { kept_key } else { Vec::new() },
             ..Default::default()
         };
-        Self { chk, out, id_key: Vec::new(), seq: Vec::new(), rejects: Vec::new(), flags: Vec::new(), records: 0 }
+        Self {
+            chk,
+            out,
+            id_key: Vec::new(),
+            seq: Vec::new(),
+            rejects: Vec::new(),
+            flags: Vec::new(),
+            records: 0,
+            text_cols,
+            typed_cols,
+        }
     }
 
     fn reserve(&mut self, households: usize, text_bytes: usize) {
@@ -1048,7 +1368,13 @@ impl<'a> Builder<'a> {
             a.reserve(households);
         }
         o.cells.text.reserve(text_bytes);
-        o.cells.ends.reserve(households.saturating_mul(o.cells.n_cols));
+        for t in &mut o.cells.typed {
+            match &mut t.values {
+                Typed::Float(v) => v.reserve(households),
+                Typed::Int { values, .. } => values.reserve(households),
+            }
+        }
+        o.cells.ends.reserve(households.saturating_mul(o.cells.n_text));
         o.cells.row_start.reserve(households);
         self.id_key.reserve(households);
         self.seq.reserve(households);
@@ -1073,7 +1399,12 @@ impl<'a> Builder<'a> {
                 o.line.push(rec.line as u32);
                 o.lat_deg.push(a.lat);
                 o.lon_deg.push(a.lon);
-                o.cells.push_row(self.chk.keep_cols.iter().map(|&c| rec.get(c)));
+                o.cells.push_row(self.text_cols.iter().map(|&c| rec.get(c)));
+                for (t, &(c, at, kind)) in self.typed_cols.iter().enumerate() {
+                    // A record handed out before the plan (the sample) is all text.
+                    let v = rec.nums.get(at).copied().unwrap_or_else(|| Num::from_text(kind, rec.get(c)));
+                    o.cells.push_num(t, v);
+                }
             }
         }
     }
@@ -1161,8 +1492,15 @@ impl<'a> Builder<'a> {
         let all_accepted = self.rejects.is_empty() && self.out.len() == self.records;
         for (k, &c) in chk.keep_cols.iter().enumerate() {
             let role = chk.det.role(c);
-            let (kind, non_empty, distinct) = match tallies.get(c) {
-                Some(Some(t)) if all_accepted => {
+            // The source's tally counts every record: when some were rejected, a column kept as
+            // numbers is tallied again over the households.
+            let from_source = tallies.get(c).and_then(Option::as_ref).filter(|_| all_accepted);
+            let typed = match from_source {
+                Some(_) => None,
+                None => self.out.cells.typed(k).map(parquet::NumberTally::of),
+            };
+            let (kind, non_empty, distinct) = match from_source.or(typed.as_ref()) {
+                Some(t) => {
                     let kind = validate::kind_of(t.non_empty, t.not_numbers, 0, !t.not_boolean, t.distinct());
                     (kind, t.non_empty, t.distinct())
                 }

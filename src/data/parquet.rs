@@ -13,7 +13,7 @@ use std::fs::File;
 use std::path::Path;
 
 use ::parquet::arrow::ProjectionMask;
-use ::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
+use ::parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
@@ -22,7 +22,7 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::DataType;
 
-use super::{Format, Geometry, ImportError, IssueKind, Rec, Source};
+use super::{Format, Geometry, ImportError, IssueKind, Num, NumKind, Rec, Source};
 
 /// How the geometry column holds its points.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -49,6 +49,13 @@ pub(crate) struct ParquetSource {
     current: Vec<Rec>,
     /// The lane `current` came from (it goes back there to be refilled).
     current_lane: usize,
+    /// Per header: how its values can come as numbers (see [`Source::typed_columns`]).
+    kinds: Vec<Option<NumKind>>,
+    /// Per lane, until the plan is sent: which columns its records carry as numbers. The
+    /// decoders wait for it, so the sample (read here, as text) is all they decode first.
+    plans: Vec<std::sync::mpsc::SyncSender<Vec<Option<NumKind>>>>,
+    /// Records at the start of the first row group already handed out as the sample.
+    skip: usize,
     /// Records of `current` already handed out.
     at: usize,
     finished: bool,
@@ -84,6 +91,8 @@ struct Decoder {
     group_rows: Vec<u64>,
     /// Per header: the tally of its values when the column holds numbers.
     tallies: Vec<Option<NumberTally>>,
+    /// Per header: whether its values go in [`Rec::nums`] rather than as text (empty: all text).
+    kinds: Vec<Option<NumKind>>,
 }
 
 /// [`super::validate::infer_kind`]'s tally of a numeric column, taken from the numbers rather
@@ -145,6 +154,30 @@ impl NumberTally {
             let zero_or_one = v == 1.0 || (v == 0.0 && v.is_sign_positive());
             self.add(key, v.is_finite(), zero_or_one);
         }
+    }
+
+    /// The tally of a column kept as numbers, over its households.
+    pub(super) fn of(values: &super::Typed) -> NumberTally {
+        use rayon::prelude::*;
+        const CHUNK: usize = 1 << 16;
+        let n = values.len();
+        (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|k| {
+                let mut t = NumberTally::default();
+                let rows = k * CHUNK..((k + 1) * CHUNK).min(n);
+                match values {
+                    super::Typed::Float(v) => v[rows].iter().for_each(|&x| t.add_float(x, u128::from(x.to_bits()))),
+                    super::Typed::Int { .. } => {
+                        rows.filter_map(|i| values.int(i)).for_each(|x| t.add_int(i128::from(x)))
+                    }
+                }
+                t
+            })
+            .reduce(NumberTally::default, |mut a, b| {
+                a.merge(b);
+                a
+            })
     }
 
     /// The tally of `other`'s rows added.
@@ -385,6 +418,7 @@ impl ParquetSource {
         // Positions in the projected batch follow the order of `roots`.
         let mut headers = Vec::new();
         let mut cols = Vec::new();
+        let mut kinds = Vec::new();
         let mut geometry_col = None;
         for (k, &i) in roots.iter().enumerate() {
             if Some(i) == geometry.as_ref().map(|g| g.0) {
@@ -392,6 +426,7 @@ impl ParquetSource {
             } else {
                 headers.push(schema.field(i).name().clone());
                 cols.push(k);
+                kinds.push(num_kind(schema.field(i).data_type()));
             }
         }
         let headers = super::csv::unique_headers(headers.into_iter());
@@ -404,25 +439,35 @@ impl ParquetSource {
         let n_lanes = threads.min(group_rows.len()).max(1);
         let geometry = geometry.map(|(_, name, enc)| (geometry_col.expect("projected"), name, enc));
         let geometry_name = geometry.as_ref().map(|(_, name, _)| name.clone());
+        let decoder = |groups: Vec<usize>| Decoder {
+            path: path.to_path_buf(),
+            meta: arrow_meta.clone(),
+            mask: mask.clone(),
+            cols: cols.clone(),
+            geometry: geometry.clone(),
+            groups,
+            group_rows: group_rows.clone(),
+            tallies: vec![None; cols.len()],
+            kinds: Vec::new(),
+        };
+        // The sample detection looks at: the first records of the first row group, as text.
+        let sample = match group_rows.first() {
+            Some(&n) if n > 0 => decoder(vec![0]).first_records(&file, 200)?,
+            _ => Vec::new(),
+        };
         let mut lanes = Vec::with_capacity(n_lanes);
+        let mut plans = Vec::with_capacity(n_lanes);
         for k in 0..n_lanes {
-            let decoder = Decoder {
-                path: path.to_path_buf(),
-                meta: arrow_meta.clone(),
-                mask: mask.clone(),
-                cols: cols.clone(),
-                geometry: geometry.clone(),
-                groups: (k..group_rows.len()).step_by(n_lanes).collect(),
-                group_rows: group_rows.clone(),
-                tallies: vec![None; cols.len()],
-            };
+            let decoder = decoder((k..group_rows.len()).step_by(n_lanes).collect());
             let (send, batches) = std::sync::mpsc::sync_channel(4);
             let (recycle, recycled) = std::sync::mpsc::sync_channel(8);
+            let (plan, planned) = std::sync::mpsc::sync_channel(1);
             let thread = std::thread::Builder::new()
                 .name("parquet-decode".into())
-                .spawn(move || decoder.run(&send, &recycled))
+                .spawn(move || decoder.run(&planned, &send, &recycled))
                 .map_err(|e| ImportError::file(path, format!("cannot start reading: {e}")))?;
             lanes.push(Lane { batches, recycle, thread: Some(thread) });
+            plans.push(plan);
         }
         Ok(Self {
             path: path.to_path_buf(),
@@ -432,8 +477,11 @@ impl ParquetSource {
             left: group_rows.first().copied().unwrap_or(0),
             group_rows,
             group: 0,
-            current: Vec::new(),
+            skip: sample.len(),
+            current: sample,
             current_lane: 0,
+            kinds,
+            plans,
             at: 0,
             finished: false,
             complete: false,
@@ -451,9 +499,13 @@ impl Decoder {
     /// dropped.
     fn run(
         mut self,
+        plan: &std::sync::mpsc::Receiver<Vec<Option<NumKind>>>,
         send: &std::sync::mpsc::SyncSender<Result<Vec<Rec>, ImportError>>,
         recycled: &std::sync::mpsc::Receiver<Vec<Rec>>,
     ) -> Vec<Option<NumberTally>> {
+        // No plan: the source was dropped before it needed these records.
+        let Ok(kinds) = plan.recv() else { return Vec::new() };
+        self.kinds = kinds;
         let path = self.path.clone();
         let mut read = || -> Result<(), ImportError> {
             // A file of its own: clones of one handle would share its position.
@@ -463,22 +515,14 @@ impl Decoder {
                 let cannot = |e: &dyn std::fmt::Display| {
                     ImportError::file(&path, format!("row group {} cannot be read: {e}", g + 1))
                 };
-                let handle = file.try_clone().map_err(|e| cannot(&e))?;
-                let mut reader = guarded(&path, || {
-                    ParquetRecordBatchReaderBuilder::new_with_metadata(handle, self.meta.clone())
-                        .with_projection(self.mask.clone())
-                        .with_row_groups(vec![g])
-                        .with_batch_size(8192)
-                        .build()
-                        .map_err(|e| cannot(&e))
-                })?;
+                let mut reader = self.reader(&file, g, 8192)?;
                 let mut row = first;
                 loop {
                     let next = guarded(&path, || Ok(reader.next()))?;
                     let Some(batch) = next else { break };
                     let batch = batch.map_err(|e| cannot(&e))?;
                     let spare = recycled.try_recv().unwrap_or_default();
-                    let recs = self.fill(spare, &batch, &mut row)?;
+                    let recs = self.fill(spare, &batch, &mut row, true)?;
                     if send.send(Ok(recs)).is_err() {
                         return Ok(());
                     }
@@ -499,6 +543,32 @@ impl Decoder {
         std::mem::take(&mut self.tallies)
     }
 
+    /// A reader of row group `g`, `batch` rows at a time.
+    fn reader(&self, file: &File, g: usize, batch: usize) -> Result<ParquetRecordBatchReader, ImportError> {
+        let cannot = |e: &dyn std::fmt::Display| {
+            ImportError::file(&self.path, format!("row group {} cannot be read: {e}", g + 1))
+        };
+        let handle = file.try_clone().map_err(|e| cannot(&e))?;
+        guarded(&self.path, || {
+            ParquetRecordBatchReaderBuilder::new_with_metadata(handle, self.meta.clone())
+                .with_projection(self.mask.clone())
+                .with_row_groups(vec![g])
+                .with_batch_size(batch)
+                .build()
+                .map_err(|e| cannot(&e))
+        })
+    }
+
+    /// The first `n` records of the first row group (or all of them, when it has fewer), as
+    /// text, not tallied: the decoders read them again.
+    fn first_records(&mut self, file: &File, n: usize) -> Result<Vec<Rec>, ImportError> {
+        let mut reader = self.reader(file, 0, n)?;
+        let batch = guarded(&self.path, || Ok(reader.next()))?;
+        let Some(batch) = batch else { return Ok(Vec::new()) };
+        let batch = batch.map_err(|e| ImportError::file(&self.path, format!("row group 1 cannot be read: {e}")))?;
+        self.fill(Vec::new(), &batch, &mut 0, false)
+    }
+
     /// Row group (1-based) and row in it (1-based) of the record numbered `row` (1-based).
     fn place(&self, row: u64) -> (usize, u64) {
         let mut left = row;
@@ -511,11 +581,18 @@ impl Decoder {
         (self.group_rows.len(), left)
     }
 
-    /// `batch`'s records (reusing `spare`'s), numbered after `row`, which moves past them.
-    fn fill(&mut self, mut spare: Vec<Rec>, batch: &RecordBatch, row: &mut u64) -> Result<Vec<Rec>, ImportError> {
+    /// `batch`'s records (reusing `spare`'s), numbered after `row`, which moves past them;
+    /// `tally`: add them to the columns' tallies.
+    fn fill(
+        &mut self,
+        mut spare: Vec<Rec>,
+        batch: &RecordBatch,
+        row: &mut u64,
+        tally: bool,
+    ) -> Result<Vec<Rec>, ImportError> {
         let cells = cells_of(&self.path, batch, &self.cols)?;
         let rows = batch.num_rows();
-        for (tally, cell) in self.tallies.iter_mut().zip(&cells) {
+        for (tally, cell) in self.tallies.iter_mut().zip(&cells).filter(|_| tally) {
             let t = tally.get_or_insert_with(NumberTally::default);
             if !t.text && !t.add_rows(cell, 0..rows) {
                 // Not numbers: typed from their text, by the import.
@@ -530,8 +607,12 @@ impl Decoder {
             *row += 1;
             rec.row = *row as u32;
             rec.line = 0;
-            for c in &cells {
-                c.write(r, &mut rec.text);
+            for (k, c) in cells.iter().enumerate() {
+                if self.kinds.get(k).is_some_and(Option::is_some) {
+                    rec.nums.push(c.num(r));
+                } else {
+                    c.write(r, &mut rec.text);
+                }
                 rec.ends.push(rec.text.len());
             }
             if let Some((array, name, enc)) = &geometry {
@@ -563,6 +644,8 @@ impl Source for ParquetSource {
                 self.complete = true;
                 return Ok(false);
             }
+            // Records past the sample are needed before a plan: they all come as text.
+            self.send_plan(&vec![None; self.kinds.len()]);
             let lane = self.group % self.lanes.len();
             match self.lanes[lane].batches.recv() {
                 Ok(Ok(recs)) => {
@@ -570,7 +653,8 @@ impl Source for ParquetSource {
                     let used = std::mem::replace(&mut self.current, recs);
                     let _ = self.lanes[self.current_lane].recycle.try_send(used);
                     self.current_lane = lane;
-                    self.at = 0;
+                    // The first batch starts with the sample, handed out already.
+                    self.at = std::mem::take(&mut self.skip).min(self.current.len());
                 }
                 Ok(Err(e)) => {
                     self.finished = true;
@@ -602,6 +686,17 @@ impl Source for ParquetSource {
     fn notes(&self) -> Vec<String> {
         self.notes.clone()
     }
+    fn records(&self) -> Option<u64> {
+        Some(self.total)
+    }
+    fn typed_columns(&mut self, may: &[bool]) -> Vec<Option<NumKind>> {
+        if self.plans.is_empty() {
+            return vec![None; may.len()];
+        }
+        let plan: Vec<Option<NumKind>> = self.kinds.iter().zip(may).map(|(k, &may)| k.filter(|_| may)).collect();
+        self.send_plan(&plan);
+        plan
+    }
     fn number_tallies(&mut self) -> Vec<Option<NumberTally>> {
         if !self.complete {
             return Vec::new();
@@ -624,12 +719,37 @@ impl Source for ParquetSource {
     }
 }
 
+impl ParquetSource {
+    /// Tells the decoders which columns to give as numbers, unless they were told already.
+    fn send_plan(&mut self, plan: &[Option<NumKind>]) {
+        for p in std::mem::take(&mut self.plans) {
+            let _ = p.send(plan.to_vec());
+        }
+    }
+}
+
+/// How a column of this type comes as numbers, when it does: 64-bit floats, and integers
+/// that fit 64 bits. The others (f32, u64, decimals…) come as text.
+fn num_kind(t: &DataType) -> Option<NumKind> {
+    match t {
+        DataType::Float64 => Some(NumKind::Float),
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32 => Some(NumKind::Int),
+        _ => None,
+    }
+}
+
 /// Appends `v` as Rust's `Display` writes it (the shortest text that reads back as `v`, no
 /// exponent), nothing for NaN. Through `ryu`, faster than `write!` (a quarter of the time of
 /// reading a 10M-row file went to formatting floats); `ryu` writes `5.0` and `1e21` where
 /// `Display` writes `5` and `1000000000000000000000`: the first is trimmed, the second left
 /// to `Display`, and so are values where the two could break a tie differently.
-fn push_float(v: f64, out: &mut String) {
+pub(crate) fn push_float(v: f64, out: &mut String) {
     if v.is_nan() {
         return;
     }
@@ -706,6 +826,30 @@ impl<'a> Cell<'a> {
             DataType::Boolean => Cell::Bool(a.as_boolean()),
             _ => Cell::Other(a.as_ref(), ArrayFormatter::try_new(a.as_ref(), &FormatOptions::default())?),
         })
+    }
+
+    /// Row `i` as a number, for a column [`num_kind`] gives a kind: NaN when a float is null.
+    #[inline]
+    pub(super) fn num(&self, i: usize) -> Num {
+        match self {
+            Cell::F64(a) => Num::Float(if a.is_valid(i) { a.value(i) } else { f64::NAN }),
+            Cell::I64(a) => {
+                if a.is_valid(i) {
+                    Num::Int(a.value(i))
+                } else {
+                    Num::Null
+                }
+            }
+            Cell::I32(a) => {
+                if a.is_valid(i) {
+                    Num::Int(i64::from(a.value(i)))
+                } else {
+                    Num::Null
+                }
+            }
+            Cell::Int(f) => f(i).and_then(|v| i64::try_from(v).ok()).map_or(Num::Null, Num::Int),
+            _ => Num::Null,
+        }
     }
 
     /// Appends row `i` as text: empty when null (or NaN).
@@ -1028,5 +1172,113 @@ mod tally_tests {
             let got = (kind_of(a.non_empty, a.not_numbers, 0, !a.not_boolean, a.distinct()), a.non_empty, a.distinct());
             assert_eq!(got, want, "{name}");
         }
+    }
+}
+
+#[cfg(test)]
+mod typed_tests {
+    use std::sync::Arc;
+
+    use arrow_array::{
+        ArrayRef, BinaryArray, Float64Array, Int8Array, Int32Array, Int64Array, RecordBatch, StringArray, UInt32Array,
+        UInt64Array,
+    };
+    use arrow_schema::{Field, Schema};
+
+    use super::super::{ImportOptions, Keep, Tuning, Typed, import_tuned};
+    use crate::progress::Progress;
+
+    /// Columns of every numeric type with nulls, NaN, `-0`, infinities, huge and whole floats
+    /// and 0/1 codes, some households rejected (a bad geometry, a duplicate id): imported with
+    /// the numbers kept as numbers, every cell reads as the text of the same import made all
+    /// text, every column is typed the same, the report is the same, and the numbers are too.
+    #[test]
+    fn columns_kept_as_numbers_read_as_their_text_import() {
+        let n = 5000usize;
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut cols: Vec<(&str, ArrayRef)> = Vec::new();
+        let ids: Vec<String> = (0..n).map(|i| format!("H{}", if i == 77 { 12 } else { i })).collect();
+        cols.push(("household_id", Arc::new(StringArray::from_iter_values(ids))));
+        let wkb: Vec<Vec<u8>> = (0..n)
+            .map(|i| {
+                let (lon, lat) = (-77.0 + (next() % 10_000) as f64 * 1e-5, -12.0 - (next() % 10_000) as f64 * 1e-5);
+                let lat = if i == 1234 { 123.0 } else { lat };
+                let mut b = vec![1u8, 1, 0, 0, 0];
+                b.extend(lon.to_le_bytes());
+                b.extend(lat.to_le_bytes());
+                b
+            })
+            .collect();
+        cols.push(("geometry", Arc::new(BinaryArray::from_iter_values(wkb.iter()))));
+        let specials = [f64::NAN, -0.0, 0.0, 1.0, f64::INFINITY, 1e21, 2f64.powi(60), 0.1 + 0.2, -5.0];
+        let floats = Float64Array::from_iter((0..n).map(|i| match i % 97 {
+            0 => None,
+            k if k < 10 => Some(specials[k - 1]),
+            _ => Some((next() % 100_000) as f64 / 7.0),
+        }));
+        cols.push(("income", Arc::new(floats)));
+        cols.push(("whole", Arc::new(Float64Array::from_iter_values((0..n).map(|i| (i % 13) as f64 * 1000.0)))));
+        cols.push((
+            "lat",
+            Arc::new(Float64Array::from_iter_values((0..n).map(|_| -12.0 - (next() % 1000) as f64 * 1e-4))),
+        ));
+        cols.push(("size", Arc::new(Int32Array::from_iter((0..n).map(|i| (i % 11 != 3).then_some((i % 9) as i32))))));
+        cols.push(("code", Arc::new(Int64Array::from_iter_values((0..n).map(|i| (next() as i64) >> (i % 64))))));
+        cols.push(("water", Arc::new(Int8Array::from_iter_values((0..n).map(|i| (i % 2) as i8)))));
+        cols.push(("big", Arc::new(UInt32Array::from_iter_values((0..n).map(|_| next() as u32)))));
+        // u64 may not fit an i64: text.
+        cols.push(("huge", Arc::new(UInt64Array::from_iter_values((0..n).map(|_| next())))));
+        let schema = Schema::new(
+            cols.iter().map(|(name, a)| Field::new(*name, a.data_type().clone(), true)).collect::<Vec<_>>(),
+        );
+        let geo = r#"{"version":"1.1.0","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":["Point"]}}}"#;
+        let batch = RecordBatch::try_new(Arc::new(schema), cols.into_iter().map(|c| c.1).collect()).unwrap();
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("typed.parquet");
+        let props =
+            ::parquet::file::properties::WriterProperties::builder().set_max_row_group_row_count(Some(700)).build();
+        let mut w =
+            ::parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), batch.schema(), Some(props))
+                .unwrap();
+        w.write(&batch).unwrap();
+        w.append_key_value_metadata(::parquet::file::metadata::KeyValue::new("geo".into(), geo.to_string()));
+        w.close().unwrap();
+
+        let read = |typed_columns: bool| {
+            let tuning = Tuning { typed_columns, ..Tuning::default() };
+            import_tuned(&path, &ImportOptions::default(), &Keep::All, &Progress::new(), tuning).unwrap()
+        };
+        let (text, text_report) = read(false);
+        let (typed, typed_report) = read(true);
+        assert_eq!(typed.len(), n - 2, "a bad latitude and a duplicate id rejected");
+        assert_eq!(serde_json::to_value(&typed_report).unwrap(), serde_json::to_value(&text_report).unwrap());
+        let names: Vec<&str> = typed.columns.iter().map(|c| c.name.as_str()).collect();
+        for c in 0..typed.columns.len() {
+            let kept_as_numbers = typed.cells.typed(c).is_some();
+            assert_eq!(kept_as_numbers, !matches!(names[c], "household_id" | "huge"), "{}", names[c]);
+            assert!(text.cells.typed(c).is_none());
+            assert_eq!(typed.numbers(c), text.numbers(c), "{}", names[c]);
+            let (a, b): (Vec<f64>, Vec<f64>) = (typed.numbers_or_nan(c), text.numbers_or_nan(c));
+            assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()), "{}", names[c]);
+            let mut buf = String::new();
+            for i in 0..typed.len() {
+                assert_eq!(typed.cells.text_in(i, c, &mut buf), text.text(i, c), "{} row {i}", names[c]);
+            }
+            // Made once, on first use: the same text.
+            for i in 0..typed.len() {
+                assert_eq!(typed.text(i, c), text.text(i, c), "{} row {i}", names[c]);
+            }
+        }
+        let income = typed.column("income").unwrap();
+        assert!(matches!(typed.cells.typed(income), Some(Typed::Float(_))));
+        assert!(typed.text(0, income).is_empty(), "null is empty");
+        let size = typed.column("size").unwrap();
+        assert!(matches!(typed.cells.typed(size), Some(Typed::Int { null, .. }) if !null.is_empty()));
     }
 }

@@ -35,6 +35,7 @@ pub fn households_csv(path: &Path, o: &Outcome) -> io::Result<()> {
     // allocations at 10M households).
     let mut buf = String::new();
     let mut need = String::new();
+    let mut cell = String::new();
     let mut field = |w: &mut csv::Writer<std::fs::File>, known: bool, v: std::fmt::Arguments| {
         buf.clear();
         if known {
@@ -47,7 +48,7 @@ pub fn households_csv(path: &Path, o: &Outcome) -> io::Result<()> {
             super::atomic::check_interrupted()?;
         }
         for c in 0..h.columns.len() {
-            w.write_field(h.text(i, c))?;
+            w.write_field(h.cells.text_in(i, c, &mut cell))?;
         }
         let s = o.scored.need.score[i];
         match s.is_finite().then(|| fixed(s, 6)).flatten() {

@@ -38,7 +38,7 @@ use std::io;
 use rusqlite::{Connection, params};
 
 use crate::analysis::Outcome;
-use crate::data::{ColumnKind, Households, Role, validate::parse_number};
+use crate::data::{ColumnKind, Households, Role, Typed, validate::parse_number};
 
 use super::atomic::check_interrupted;
 use super::csv::{SITES_COLUMNS, fixed, fmt_p, fmt_z};
@@ -200,6 +200,19 @@ fn plain_integer(t: &str) -> Option<i64> {
     t.parse().ok()
 }
 
+/// What [`plain_integer`] reads from a float's text (`Display`'s, as a typed column's cells
+/// read): below 2^53 the value itself when whole; above, from the text, whose digits past
+/// the 17th are zeros.
+pub(super) fn typed_integer(v: f64) -> Option<i64> {
+    if v.fract() != 0.0 || (v == 0.0 && v.is_sign_negative()) {
+        return None;
+    }
+    if v.abs() < 9_007_199_254_740_992.0 {
+        return Some(v as i64);
+    }
+    plain_integer(&format!("{v}"))
+}
+
 /// A digit after a leading zero (`007`, `-01`, `00.5`): a code, not a quantity.
 fn leading_zero(t: &str) -> bool {
     let d = t.strip_prefix(['-', '+']).unwrap_or(t).as_bytes();
@@ -213,6 +226,15 @@ pub fn input_column_type(h: &Households, c: usize) -> SqlType {
     let numeric_role = matches!(col.role, Role::Attribute | Role::Latitude | Role::Longitude | Role::Accuracy);
     if col.kind != ColumnKind::Number || !numeric_role || h.id_column == Some(c) {
         return SqlType::Text;
+    }
+    if let Some(t) = h.cells.typed(c) {
+        return match t {
+            // itoa's text: plain integers, all of them.
+            Typed::Int { .. } => SqlType::Integer,
+            Typed::Float(v) if v.par_iter().any(|x| x.is_infinite()) => SqlType::Text,
+            Typed::Float(v) if v.par_iter().all(|&x| x.is_nan() || typed_integer(x).is_some()) => SqlType::Integer,
+            Typed::Float(_) => SqlType::Real,
+        };
     }
     // (all numbers, all plain integers)
     let (numbers, integers) = (0..h.len())
@@ -919,6 +941,8 @@ fn household_records(o: &Outcome, types: &[SqlType], range: std::ops::Range<usiz
     let mut out = Batch::default();
     let mut r = Record::default();
     let mut blob = Vec::with_capacity(32);
+    let typed: Vec<Option<&Typed>> = (0..types.len()).map(|c| h.cells.typed(c)).collect();
+    let mut cell = String::new();
     for i in range {
         point_blob(&mut blob, h.lon_deg[i], h.lat_deg[i]);
         r.clear();
@@ -926,6 +950,18 @@ fn household_records(o: &Outcome, types: &[SqlType], range: std::ops::Range<usiz
         r.push(Value::Null);
         r.push(Value::Blob(&blob));
         for (c, ty) in types.iter().enumerate() {
+            if let Some(tv) = typed[c] {
+                // Numbers kept as numbers: what their text would give, without the text.
+                match ty {
+                    SqlType::Integer => r.push(tv.int(i).or_else(|| tv.get(i).and_then(typed_integer))),
+                    SqlType::Real => r.push(tv.get(i).filter(|v| v.is_finite())),
+                    _ => {
+                        let t = h.cells.text_in(i, c, &mut cell);
+                        if t.is_empty() { r.push(Value::Null) } else { r.push(t) }
+                    }
+                }
+                continue;
+            }
             let t = h.text(i, c);
             let trimmed = t.trim();
             match ty {

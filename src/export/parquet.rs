@@ -15,13 +15,11 @@ use ::parquet::arrow::ArrowWriter;
 use ::parquet::basic::{Compression, ZstdLevel};
 use ::parquet::file::metadata::KeyValue;
 use ::parquet::file::properties::WriterProperties;
-use arrow_array::{
-    ArrayRef, BinaryArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, StructArray,
-};
+use arrow_array::{ArrayRef, BinaryArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StructArray};
 use arrow_schema::{DataType, Field, Fields, Schema};
 use serde_json::json;
 
-use super::gpkg::{SqlType, input_column_type, wkb_point, wkb_polygon};
+use super::gpkg::{SqlType, input_column_type, typed_integer, wkb_point, wkb_polygon};
 use crate::analysis::Outcome;
 use crate::data::validate::parse_number;
 use crate::data::{ColumnKind, Households};
@@ -59,7 +57,9 @@ fn truth(t: &str) -> Option<bool> {
 
 /// The Parquet type of input column `c` (see the module documentation).
 fn input_type(h: &Households, c: usize) -> Ty {
+    // A column kept as numbers holds no `true`/`false`.
     if h.columns[c].kind == ColumnKind::Bool
+        && h.cells.typed(c).is_none()
         && (0..h.len()).all(|i| h.text(i, c).is_empty() || truth(h.text(i, c)).is_some())
     {
         return Ty::Bool;
@@ -73,6 +73,15 @@ fn input_type(h: &Households, c: usize) -> Ty {
 
 /// An input column's cells `rows` as an array of type `ty`.
 fn input_array(h: &Households, c: usize, ty: Ty, rows: std::ops::Range<usize>) -> ArrayRef {
+    if let (Some(t), Ty::Int | Ty::Real) = (h.cells.typed(c), ty) {
+        // Numbers kept as numbers: what their text would give, without the text.
+        return match ty {
+            Ty::Int => {
+                Arc::new(Int64Array::from_iter(rows.map(|i| t.int(i).or_else(|| t.get(i).and_then(typed_integer)))))
+            }
+            _ => Arc::new(Float64Array::from_iter(rows.map(|i| t.get(i).filter(|v| v.is_finite())))),
+        };
+    }
     let cell = |i: usize| Some(h.text(i, c)).filter(|t| !t.is_empty());
     match ty {
         Ty::Int => Arc::new(Int64Array::from_iter(rows.map(|i| cell(i).and_then(|t| t.trim().parse::<i64>().ok())))),
@@ -80,7 +89,18 @@ fn input_array(h: &Households, c: usize, ty: Ty, rows: std::ops::Range<usize>) -
             Arc::new(Float64Array::from_iter(rows.map(|i| cell(i).and_then(|t| parse_number(t).ok().flatten()))))
         }
         Ty::Bool => Arc::new(BooleanArray::from_iter(rows.map(|i| cell(i).and_then(truth)))),
-        Ty::Text => Arc::new(StringArray::from_iter(rows.map(cell))),
+        Ty::Text => {
+            // Through a buffer: a column kept as numbers writes each value's text there.
+            let mut b = arrow_array::builder::StringBuilder::new();
+            let mut buf = String::new();
+            for i in rows {
+                match h.cells.text_in(i, c, &mut buf) {
+                    "" => b.append_null(),
+                    t => b.append_value(t),
+                }
+            }
+            Arc::new(b.finish())
+        }
     }
 }
 
