@@ -1008,6 +1008,35 @@ pub fn run_with(
     })
 }
 
+/// `needmap audit` (and `needmap.audit`) without the files: the whole run on `input` with
+/// the `[audit]` settings of `a` (the defaults when it has none), for its audit and import.
+pub fn audit_only(
+    input: &Path,
+    a: &Analysis,
+    progress: &Progress,
+) -> Result<(Arc<Imported>, Arc<AuditResult>), RunError> {
+    audit_only_with(a, input, progress, |keep| import_stage(input, &a.input, keep, progress))
+}
+
+/// [`audit_only`] with the households from `import` (see [`run_with`]).
+pub fn audit_only_with(
+    a: &Analysis,
+    input: &Path,
+    progress: &Progress,
+    import: impl FnOnce(&Keep) -> Result<Imported, RunError>,
+) -> Result<(Arc<Imported>, Arc<AuditResult>), RunError> {
+    let defaulted;
+    let a = if a.audit.is_some() {
+        a
+    } else {
+        defaulted = Analysis { audit: Some(AuditParams::default()), ..a.clone() };
+        &defaulted
+    };
+    let outcome = run_with(a, input, progress, import)?;
+    let audit = outcome.audit.expect("run_with audits when the analysis has an [audit] section");
+    Ok((outcome.imported, audit))
+}
+
 /// `needmap sites` (and `needmap.sites`) without the file: import, the need score when the
 /// weight or the zone-centre candidates use it, the zones for zone-centre candidates, then
 /// the sites. `params` as resolved by [`sites::SitesFlags::resolve`].

@@ -1047,9 +1047,8 @@ fn quiz_check(
 
 fn audit_only(input: &std::path::Path, out: &std::path::Path, a: &Analysis, force: bool) -> anyhow::Result<()> {
     atomic::check_target(out, Some(input), force)?;
-    let outcome = analysis::run(a, input, &cli_progress())?;
-    let Some(audit) = &outcome.audit else { anyhow::bail!("the audit did not run (a bug)") };
-    atomic::write_dir(out, Some(input), force, |dir| export::audit::write_audit_files(dir, audit))?;
+    let (_, audit) = analysis::audit_only(input, a, &cli_progress())?;
+    atomic::write_dir(out, Some(input), force, |dir| export::audit::write_audit_files(dir, &audit))?;
     for f in &audit.flags {
         eprintln!("needmap: audit: {f}");
     }

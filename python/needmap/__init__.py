@@ -54,6 +54,10 @@ PathLike = Union[str, "os.PathLike[str]"]
 #: a second), ``False`` = none, or a callable ``f(stage, done, total)`` called at most ten
 #: times a second.
 ProgressArg = Union[None, bool, Callable[[str, int, int], Any]]
+#: A survey: a file path (CSV/TSV, XLSX, GeoJSON, (Geo)Parquet), a pandas DataFrame (a
+#: GeoDataFrame of points too), or any Arrow table or stream (an object with
+#: ``__arrow_c_stream__``: a pyarrow Table, a polars DataFrame, a DuckDB result...).
+SourceArg = Union[PathLike, pd.DataFrame, Any]
 
 
 class _Bar:
@@ -172,20 +176,29 @@ def cluster(
     return labels
 
 
-def read(path: PathLike, *, progress: ProgressArg = None, **import_options: Any) -> Dict[str, Any]:
-    """The import report of a survey file without running anything (``needmap inspect --json``).
+def read(source: SourceArg, *, progress: ProgressArg = None, **import_options: Any) -> Dict[str, Any]:
+    """The import report of a survey without running anything (``needmap inspect --json``).
 
     Args:
-        path: CSV/TSV, XLSX, GeoJSON or (Geo)Parquet file of households.
+        source: a CSV/TSV, XLSX, GeoJSON or (Geo)Parquet file of households, a pandas
+            DataFrame or an Arrow table, as for :func:`run`.
         import_options: ``lat_column``, ``lon_column``, ``id_column``, ``sheet``,
             ``accuracy_cutoff_m`` (as the CLI's ``--lat-column`` etc.).
 
     Returns:
         dict: format, coordinates, id column, counts, columns (name, kind, role), notes,
         every rejected and flagged row (``rejects``, ``flags``: row, line, column, message).
+        For a DataFrame ``path`` is ``"<DataFrame>"`` and rows are ``df.iloc[row - 1]``.
+
+    Raises:
+        NeedmapError: the CLI's message for unreadable input (no usable coordinates...), naming
+            the file or ``<DataFrame>``.
     """
-    text = _call(_core.read, progress, path=os.fspath(path), **import_options)
-    return json.loads(text)
+    with _input(source) as (where, frame):
+        report = json.loads(_call(_core.read, progress, **where, **import_options))
+    if frame is not None:
+        report["path"] = "<DataFrame>"
+    return report
 
 
 class Analysis(dict):
@@ -268,7 +281,7 @@ def _nullable(values: "np.ndarray", missing: int) -> "pd.arrays.IntegerArray":
 
 
 def run(
-    source: Union[PathLike, pd.DataFrame, Any],
+    source: SourceArg,
     analysis: Union[None, PathLike, Mapping[str, Any]] = None,
     *,
     progress: ProgressArg = None,
@@ -279,8 +292,10 @@ def run(
     Args:
         source: a CSV/TSV, XLSX, GeoJSON or (Geo)Parquet file, a pandas DataFrame with coordinate
             columns (detected by name as in a file, or named with ``lat_column``/``lon_column``),
-            or any Arrow table or stream (an object with ``__arrow_c_stream__``: a pyarrow Table,
-            a polars DataFrame, a DuckDB result...).
+            a GeoDataFrame of points (EPSG:4326), or any Arrow table or stream (an object with
+            ``__arrow_c_stream__``: a pyarrow Table, a polars DataFrame, a DuckDB result...).
+            Tables go to the core in memory; messages name them ``<DataFrame>`` and their
+            records by row (``df.iloc[row - 1]``).
         analysis: settings from an ``analysis.toml`` path or a dict of the same shape (e.g. a
             previous ``Result.analysis``); ``settings`` override it.
         settings: the CLI's ``run`` flags with underscores: ``lat_column``, ``lon_column``,
@@ -297,17 +312,9 @@ def run(
         NeedmapError: the CLI's message for bad input or settings (file, line, column).
         KeyboardInterrupt: Ctrl-C; the work stops at its next check.
     """
-    table = _arrow_table(source)
-    in_memory = table is not None or isinstance(source, pd.DataFrame)
-    if table is not None:
-        # The Arrow table goes to the core in memory; "<DataFrame>" names it in messages.
-        frame = source if isinstance(source, pd.DataFrame) else None
-        out = _call(
-            _core.run, progress, path="<DataFrame>", stream=table, **_analysis_args(analysis), **_settings(settings)
-        )
-    else:
-        with _source(source) as (path, frame):
-            out = _call(_core.run, progress, path=path, **_analysis_args(analysis), **_settings(settings))
+    with _input(source) as (where, frame):
+        out = _call(_core.run, progress, **where, **_analysis_args(analysis), **_settings(settings))
+    in_memory = frame is not None or "stream" in where
     rows = out["row"]
     if frame is not None:
         households = frame.iloc[rows - 1].copy()
@@ -344,22 +351,41 @@ def _settings(settings: Dict[str, Any]) -> Dict[str, Any]:
 
 def _arrow_table(source: Any) -> Any:
     """What the core reads through the Arrow C stream interface (no temporary CSV): an Arrow
-    table or stream as it is, a DataFrame as a pyarrow Table; or None: a path, a GeoDataFrame
-    (its geometry goes as WKT through the CSV), no pyarrow, or columns pyarrow cannot convert
-    (the CSV path then)."""
+    table or stream as it is, a DataFrame as a pyarrow Table, a GeoDataFrame as its
+    ``to_arrow`` table (the geometry as WKB, typed ``geoarrow.wkb``, which the core reads as
+    points); or None: a path, no pyarrow, columns pyarrow cannot convert, a GeoDataFrame before
+    geopandas 1.0 or with several geometry columns (the temporary CSV then, the geometry as
+    WKT)."""
     if not isinstance(source, pd.DataFrame):
         # Any Arrow table or stream (pyarrow, polars, DuckDB...): the PyCapsule interface.
         return source if hasattr(source, "__arrow_c_stream__") else None
-    if any(c.__name__ == "GeoDataFrame" for c in type(source).__mro__):
-        return None
     try:
         import pyarrow as pa
     except ImportError:
         return None
     try:
+        if any(c.__name__ == "GeoDataFrame" for c in type(source).__mro__):
+            to_arrow = getattr(source, "to_arrow", None)  # geopandas >= 1.0
+            # The core takes the first geometry column; the active one may be another.
+            if to_arrow is None or sum(str(t) == "geometry" for t in source.dtypes) != 1:
+                return None
+            return pa.table(to_arrow(index=False, geometry_encoding="WKB"))
         return pa.Table.from_pandas(source, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return None
+
+
+@contextlib.contextmanager
+def _input(source: SourceArg) -> Iterator[tuple]:
+    """(the core's ``path`` and ``stream`` arguments, the DataFrame or None): the Arrow table
+    of :func:`_arrow_table` in memory, named ``<DataFrame>``, when there is one; else the
+    file, or the DataFrame through a temporary CSV (:func:`_source`)."""
+    table = _arrow_table(source)
+    if table is not None:
+        yield {"path": "<DataFrame>", "stream": table}, (source if isinstance(source, pd.DataFrame) else None)
+        return
+    with _source(source) as (path, frame):
+        yield {"path": path}, frame
 
 
 @contextlib.contextmanager
@@ -369,8 +395,9 @@ def _source(source: Union[PathLike, pd.DataFrame]) -> Iterator[tuple]:
     if not isinstance(source, pd.DataFrame):
         yield os.fspath(source), None
         return
-    # This round a DataFrame goes through a temporary CSV (exact: floats are written
-    # with round-trip precision), so detection and checks are those of a file.
+    # Without Arrow (see _arrow_table) a DataFrame goes through a temporary CSV (exact:
+    # floats are written with round-trip precision), so detection and checks are those of a
+    # file.
     fd, tmp = tempfile.mkstemp(prefix="needmap-", suffix=".csv")
     os.close(fd)
     try:
@@ -484,7 +511,7 @@ def _import_report(report: Dict[str, Any], frame: Optional[pd.DataFrame]) -> Dic
 
 
 def sites(
-    source: Union[PathLike, pd.DataFrame],
+    source: SourceArg,
     analysis: Union[None, PathLike, Mapping[str, Any]] = None,
     *,
     sites: Optional[int] = None,
@@ -502,7 +529,7 @@ def sites(
     of one (maximal covering location; greedy, with a proven upper bound).
 
     Args:
-        source: a survey file or a pandas DataFrame, as for :func:`run`.
+        source: a survey file, a pandas DataFrame or an Arrow table, as for :func:`run`.
         analysis: an ``analysis.toml`` path or a dict (its ``[sites]`` section too); without
             one, ``sites`` and ``radius_m`` are required.
         sites: number of new sites (the CLI's ``--sites P``).
@@ -524,11 +551,11 @@ def sites(
         NeedmapError: the CLI's message for bad input or settings.
         KeyboardInterrupt: Ctrl-C; the work stops at its next check.
     """
-    with _source(source) as (path, frame):
+    with _input(source) as (where, frame):
         out = _call(
             _core.sites,
             progress,
-            path=path,
+            **where,
             sites=sites,
             radius_m=None if radius_m is None else float(radius_m),
             candidates=None if candidates is None else os.fspath(candidates),
@@ -544,7 +571,7 @@ def sites(
 
 
 def hotspots(
-    source: Union[PathLike, pd.DataFrame],
+    source: SourceArg,
     analysis: Union[None, PathLike, Mapping[str, Any]] = None,
     *,
     value: Optional[str] = None,
@@ -557,7 +584,7 @@ def hotspots(
     over a great-circle distance band, with Benjamini-Hochberg false-discovery classes.
 
     Args:
-        source: a survey file or a pandas DataFrame, as for :func:`run`.
+        source: a survey file, a pandas DataFrame or an Arrow table, as for :func:`run`.
         analysis: an ``analysis.toml`` path or a dict (its ``[hotspots]`` section too).
         value: ``"need"`` (the need score, default) or a numeric column.
         band_m: distance band in metres (default: suggested, the smallest at which every
@@ -573,11 +600,11 @@ def hotspots(
         NeedmapError: the CLI's message for bad input or settings.
         KeyboardInterrupt: Ctrl-C; the work stops at its next check.
     """
-    with _source(source) as (path, frame):
+    with _input(source) as (where, frame):
         out = _call(
             _core.hotspots,
             progress,
-            path=path,
+            **where,
             value=value,
             band_m=None if band_m is None else float(band_m),
             fdr=None if fdr is None else float(fdr),
@@ -591,7 +618,7 @@ def hotspots(
 
 
 def audit(
-    source: Union[PathLike, pd.DataFrame],
+    source: SourceArg,
     analysis: Union[None, PathLike, Mapping[str, Any]] = None,
     *,
     group: Union[None, str, Sequence[str]] = None,
@@ -607,7 +634,7 @@ def audit(
     the critical households and the top zones leave out.
 
     Args:
-        source: a survey file or a pandas DataFrame, as for :func:`run`.
+        source: a survey file, a pandas DataFrame or an Arrow table, as for :func:`run`.
         analysis: an ``analysis.toml`` path or a dict (its ``[audit]`` section too).
         group: a column whose values form groups to check, or a list of them (the CLI's
             repeated ``--group``).
@@ -626,11 +653,11 @@ def audit(
         KeyboardInterrupt: Ctrl-C; the work stops at its next check.
     """
     groups = [group] if isinstance(group, str) else (None if group is None else list(group))
-    with _source(source) as (path, _frame):
+    with _input(source) as (where, _frame):
         out = _call(
             _core.audit,
             progress,
-            path=path,
+            **where,
             group=groups,
             draws=draws,
             seed=seed,

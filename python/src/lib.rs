@@ -6,12 +6,16 @@
 //! thing in both. The work runs on a worker thread with the GIL released; the calling thread
 //! wakes every 100 ms to pass the core's [`Progress`] to a Python callback and to check for
 //! Ctrl-C, which cancels the core through the same flag the app's Cancel button sets.
+//!
+//! `read`, `run`, `sites`, `hotspots` and `audit` read the file `path`, or, given `stream`
+//! (any object with `__arrow_c_stream__`: a DataFrame's pyarrow Table, a GeoDataFrame's
+//! `to_arrow()`), that Arrow table in memory, `path` then only naming it (`<DataFrame>`).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use needmap::analysis::{self, Analysis, Candidates, Imported, RunError};
+use needmap::analysis::{self, Analysis, Candidates, Imported, InputConfig, RunError};
 use needmap::cli::{ClusterArgs, ImportArgs, NeedArgs};
 use needmap::cluster::Method;
 use needmap::cluster::dbscan::{self, DbscanParams};
@@ -421,7 +425,7 @@ fn import_args(
 /// `needmap inspect --json`: the import report as JSON text, without running anything.
 #[pyfunction]
 #[pyo3(signature = (path, lat_column=None, lon_column=None, id_column=None, sheet=None, accuracy_cutoff_m=None,
-                    progress=None))]
+                    progress=None, stream=None))]
 #[allow(clippy::too_many_arguments)]
 fn read(
     py: Python<'_>,
@@ -432,10 +436,16 @@ fn read(
     sheet: Option<String>,
     accuracy_cutoff_m: Option<f64>,
     progress: Option<Bound<'_, PyAny>>,
+    stream: Option<Bound<'_, PyAny>>,
 ) -> PyResult<String> {
     let opts = import_args(lat_column, lon_column, id_column, sheet, accuracy_cutoff_m).options();
+    let stream = stream.as_ref().map(arrow_stream).transpose()?;
     let report = drive(py, progress.as_ref(), None, None, |progress| {
-        data::import(&path, &opts, &Keep::All, progress).map(|(_, r)| r).map_err(RunError::from)
+        let read = match stream {
+            Some(reader) => data::import_arrow(&path, reader, &opts, &Keep::All, progress),
+            None => data::import(&path, &opts, &Keep::All, progress),
+        };
+        read.map(|(_, r)| r).map_err(RunError::from)
     })?;
     serde_json::to_string(&report).map_err(|e| NeedmapError::new_err(e.to_string()))
 }
@@ -531,28 +541,20 @@ fn run<'py>(
         min_score,
         all_households,
     )?;
-    let outcome = match stream {
-        // `path` then only names the table in messages (`<DataFrame>`).
-        Some(table) => {
-            let reader = arrow_stream(&table)?;
-            drive(py, progress.as_ref(), threads, Some((&path, analysis_path.as_deref())), |progress| {
-                analysis::run_with(&a, &path, progress, |keep| {
-                    let (h, r) = data::import_arrow(&path, reader, &a.input.options, keep, progress)?;
-                    analysis::imported(h, r, &a.input, &path, progress)
-                })
-            })?
-        }
-        None => drive(py, progress.as_ref(), threads, Some((&path, analysis_path.as_deref())), |progress| {
-            analysis::run(&a, &path, progress)
-        })?,
-    };
+    let stream = stream.as_ref().map(arrow_stream).transpose()?;
+    let outcome = drive(py, progress.as_ref(), threads, Some((&path, analysis_path.as_deref())), |progress| {
+        analysis::run_with(&a, &path, progress, |keep| import_input(&path, stream, &a.input, keep, progress))
+    })?;
     outcome_to_py(py, &outcome)
 }
+
+/// An Arrow table's record batches, read by the core in place of a file.
+type Stream = Box<dyn arrow_array::RecordBatchReader + Send>;
 
 /// The record batches of `table`, any object with `__arrow_c_stream__` (the Arrow PyCapsule
 /// interface: pyarrow >= 14 Tables and RecordBatchReaders), taken over without a copy.
 #[allow(unsafe_code)]
-fn arrow_stream(table: &Bound<'_, PyAny>) -> PyResult<Box<dyn arrow_array::RecordBatchReader + Send>> {
+fn arrow_stream(table: &Bound<'_, PyAny>) -> PyResult<Stream> {
     use arrow_array::ffi_stream::{FFI_ArrowArrayStream, RecordBatchStreamReader};
     let capsule = table.call_method0("__arrow_c_stream__")?;
     let capsule = capsule.cast::<pyo3::types::PyCapsule>()?;
@@ -565,6 +567,25 @@ fn arrow_stream(table: &Bound<'_, PyAny>) -> PyResult<Box<dyn arrow_array::Recor
     let reader = unsafe { RecordBatchStreamReader::from_raw(raw.as_ptr().cast::<FFI_ArrowArrayStream>()) }
         .map_err(|e| NeedmapError::new_err(format!("<DataFrame>: cannot be read as an Arrow table: {e}")))?;
     Ok(Box::new(reader))
+}
+
+/// The households of every stage's entry point: those of the Arrow table `stream` when there
+/// is one (`path` then only names it in messages and the report: `<DataFrame>`), else those of
+/// the file `path`, as the CLI reads it.
+fn import_input(
+    path: &Path,
+    stream: Option<Stream>,
+    cfg: &InputConfig,
+    keep: &Keep,
+    progress: &Progress,
+) -> Result<Imported, RunError> {
+    match stream {
+        Some(reader) => {
+            let (h, r) = data::import_arrow(path, reader, &cfg.options, keep, progress)?;
+            analysis::imported(h, r, cfg, path, progress)
+        }
+        None => analysis::import_stage(path, cfg, keep, progress),
+    }
 }
 
 /// Households (columns), zones (rows with WKT), report and resolved analysis.
@@ -665,7 +686,7 @@ fn parse_candidates_from(s: &str) -> PyResult<CandidateSource> {
                     lon_column=None, id_column=None, sheet=None, accuracy_cutoff_m=None, indicators=None,
                     method=None, eps_m=None, min_points=None, weight_by_people=false, k=None, seed=None,
                     restarts=None, need_weighted=false, min_cluster_size=None, min_samples=None, threads=None,
-                    progress=None))]
+                    progress=None, stream=None))]
 #[allow(clippy::too_many_arguments)]
 fn sites<'py>(
     py: Python<'py>,
@@ -697,6 +718,7 @@ fn sites<'py>(
     min_samples: Option<usize>,
     threads: Option<usize>,
     progress: Option<Bound<'py, PyAny>>,
+    stream: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     if candidates.is_some() && candidates_from.is_some() {
         return Err(NeedmapError::new_err("give candidates or candidates_from, not both"));
@@ -735,8 +757,9 @@ fn sites<'py>(
     };
     let p = flags.resolve(a.sites.take(), from_analysis).map_err(|e| input_error(anyhow::Error::msg(e), &path))?;
     p.check().map_err(|e| input_error(anyhow::Error::msg(e), &path))?;
+    let stream = stream.as_ref().map(arrow_stream).transpose()?;
     let (imported, res) = drive(py, progress.as_ref(), threads, Some((&path, analysis_path.as_deref())), |progress| {
-        analysis::sites_only(&path, &a, &p, progress)
+        analysis::sites_only_with(&a, &p, progress, |keep| import_input(&path, stream, &a.input, keep, progress))
     })?;
     let out = PyDict::new(py);
     out.set_item("csv", csv_text(|w| needmap::export::csv::sites_csv(w, &res))?)?;
@@ -754,7 +777,7 @@ fn sites<'py>(
 #[pyfunction]
 #[pyo3(signature = (path, analysis_path=None, analysis_json=None, *, value=None, band_m=None, fdr=None,
                     lat_column=None, lon_column=None, id_column=None, sheet=None, accuracy_cutoff_m=None,
-                    indicators=None, threads=None, progress=None))]
+                    indicators=None, threads=None, progress=None, stream=None))]
 #[allow(clippy::too_many_arguments)]
 fn hotspots<'py>(
     py: Python<'py>,
@@ -772,6 +795,7 @@ fn hotspots<'py>(
     indicators: Option<Vec<String>>,
     threads: Option<usize>,
     progress: Option<Bound<'py, PyAny>>,
+    stream: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let import = import_args(lat_column, lon_column, id_column, sheet, accuracy_cutoff_m);
     let mut a = base_analysis(
@@ -785,8 +809,9 @@ fn hotspots<'py>(
     params.apply_flags(value, band_m, fdr);
     let resolved = params.clone();
     a.hotspots = Some(params);
+    let stream = stream.as_ref().map(arrow_stream).transpose()?;
     let (imported, hot) = drive(py, progress.as_ref(), threads, Some((&path, analysis_path.as_deref())), |progress| {
-        analysis::hotspots_only(&path, &a, progress)
+        analysis::hotspots_only_with(&path, &a, progress, |keep| import_input(&path, stream, &a.input, keep, progress))
     })?;
     let out = PyDict::new(py);
     out.set_item("csv", csv_text(|w| needmap::export::csv::hotspots_csv(w, &imported.households, &hot))?)?;
@@ -803,7 +828,7 @@ fn hotspots<'py>(
 #[pyfunction]
 #[pyo3(signature = (path, analysis_path=None, analysis_json=None, *, group=None, draws=None, seed=None,
                     top_k=None, concentration=None, lat_column=None, lon_column=None, id_column=None, sheet=None,
-                    accuracy_cutoff_m=None, indicators=None, threads=None, progress=None))]
+                    accuracy_cutoff_m=None, indicators=None, threads=None, progress=None, stream=None))]
 #[allow(clippy::too_many_arguments)]
 fn audit<'py>(
     py: Python<'py>,
@@ -823,6 +848,7 @@ fn audit<'py>(
     indicators: Option<Vec<String>>,
     threads: Option<usize>,
     progress: Option<Bound<'py, PyAny>>,
+    stream: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let import = import_args(lat_column, lon_column, id_column, sheet, accuracy_cutoff_m);
     let mut a = base_analysis(
@@ -835,17 +861,17 @@ fn audit<'py>(
     let mut p = a.audit.take().unwrap_or_default();
     p.apply_flags(group.unwrap_or_default(), draws, seed, top_k, concentration).map_err(|e| input_error(e, &path))?;
     a.audit = Some(p);
-    let outcome = drive(py, progress.as_ref(), threads, Some((&path, analysis_path.as_deref())), |progress| {
-        analysis::run(&a, &path, progress)
-    })?;
-    let Some(audit) = &outcome.audit else {
-        return Err(NeedmapError::new_err("the audit did not run (a bug)"));
-    };
+    let stream = stream.as_ref().map(arrow_stream).transpose()?;
+    let (imported, audit) =
+        drive(py, progress.as_ref(), threads, Some((&path, analysis_path.as_deref())), |progress| {
+            analysis::audit_only_with(&a, &path, progress, |keep| import_input(&path, stream, &a.input, keep, progress))
+        })?;
+    let audit = &*audit;
     let out = PyDict::new(py);
     out.set_item("audit_json", needmap::export::audit::audit_json(audit))?;
     out.set_item("zones_stability_csv", csv_text(|w| needmap::export::audit::zones_stability_csv_to(w, audit))?)?;
     out.set_item("groups_csv", csv_text(|w| needmap::export::audit::groups_csv_to(w, audit))?)?;
-    out.set_item("import_json", to_json(&outcome.imported.report)?)?;
+    out.set_item("import_json", to_json(&imported.report)?)?;
     Ok(out)
 }
 

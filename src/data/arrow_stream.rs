@@ -6,7 +6,10 @@
 //! column of text exactly as a CSV written from it would hold it (numbers in their shortest
 //! exact form, nulls and NaN empty, categories as their values), so column detection, row
 //! checks, rejects, flags and the import report are those of a file. A GeoParquet `geo` key in
-//! the schema's metadata names a point geometry column (WKB or GeoArrow point), as in a file.
+//! the schema's metadata names a point geometry column (WKB or GeoArrow point), as in a file;
+//! without it, a field typed `geoarrow.wkb` or `geoarrow.point` in its own metadata is one (a
+//! GeoDataFrame's `to_arrow(geometry_encoding="WKB")`), its other geometries rejected row by
+//! row as the Parquet reader rejects them.
 //!
 //! Records are numbered from 1 in table order (record N is the DataFrame's `df.iloc[N - 1]`);
 //! there are no line numbers, and messages name the table by the name given (`<DataFrame>`).
@@ -334,6 +337,168 @@ mod tests {
         assert_eq!(r.format, Format::Arrow { geometry: Some("geometry".into()) });
         assert_eq!(r.rejects.iter().map(|i| i.row).collect::<Vec<_>>(), vec![2, 3]);
         assert!(r.rejects[1].message.contains("(row 3)"), "{}", r.rejects[1].message);
+    }
+
+    /// WKB of a point, or of a geometry of WKB type `t` with no coordinates after its header.
+    fn wkb(t: u32, xy: Option<(f64, f64)>) -> Vec<u8> {
+        let mut b = vec![1u8];
+        b.extend(t.to_le_bytes());
+        if let Some((x, y)) = xy {
+            b.extend(x.to_le_bytes());
+            b.extend(y.to_le_bytes());
+        }
+        b
+    }
+
+    /// A geometry field typed by its GeoArrow extension metadata, as geopandas' `to_arrow`
+    /// writes it (`crs` as PROJJSON; `"{}"` when the GeoDataFrame has none).
+    fn geoarrow_field(name: &str, t: DataType, ext: &str, meta: &str) -> Field {
+        Field::new(name, t, true).with_metadata(std::collections::HashMap::from([
+            ("ARROW:extension:name".to_string(), ext.to_string()),
+            ("ARROW:extension:metadata".to_string(), meta.to_string()),
+        ]))
+    }
+
+    const WGS84: &str =
+        r#"{"crs": {"type": "GeographicCRS", "name": "WGS 84", "id": {"authority": "EPSG", "code": 4326}}}"#;
+
+    /// A table of an id and a `geoarrow.wkb` geometry: points, a null, a LineString and a
+    /// Polygon (rows 3 and 5).
+    fn geoarrow_wkb_table(meta: &str) -> (Arc<Schema>, RecordBatch) {
+        let geoms: Vec<Option<Vec<u8>>> = vec![
+            Some(wkb(1, Some((-77.0, -12.0)))),
+            None,
+            Some(wkb(2, None)),
+            Some(wkb(1, Some((-77.01, -12.02)))),
+            Some(wkb(3, None)),
+            Some(wkb(1, Some((-77.02, -12.01)))),
+        ];
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Utf8, false),
+            geoarrow_field("geometry", DataType::Binary, "geoarrow.wkb", meta),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(vec!["a", "b", "c", "d", "e", "f"])),
+                Arc::new(BinaryArray::from(geoms.iter().map(|g| g.as_deref()).collect::<Vec<_>>())),
+            ],
+        )
+        .unwrap();
+        (schema, batch)
+    }
+
+    fn import_table(schema: Arc<Schema>, batch: RecordBatch) -> Result<(Households, ImportReport), ImportError> {
+        let p = Progress::new();
+        import_arrow(Path::new("<DataFrame>"), reader(vec![batch], schema), &ImportOptions::default(), &Keep::All, &p)
+    }
+
+    /// A `geoarrow.wkb` field (no `geo` schema metadata) gives the points; a null, a
+    /// LineString and a Polygon are rejected row by row with the kind and the words the Parquet
+    /// reader gives the same geometries in a GeoParquet file, the place named by row.
+    #[test]
+    fn a_geoarrow_wkb_field_gives_the_points_and_rejects_other_geometries_as_parquet_does() {
+        let (schema, batch) = geoarrow_wkb_table(WGS84);
+        let (h, r) = import_table(schema, batch.clone()).unwrap();
+        assert_eq!(h.row, vec![1, 4, 6]);
+        assert_eq!(h.lon_deg, vec![-77.0, -77.01, -77.02]);
+        assert_eq!(h.lat_deg, vec![-12.0, -12.02, -12.01]);
+        assert_eq!(r.format, Format::Arrow { geometry: Some("geometry".into()) });
+        assert!(r.notes.iter().all(|n| !n.contains("CRS")), "{:?}", r.notes);
+
+        // The same table as a GeoParquet file, its geometry named by the `geo` metadata.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let plain = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Utf8, false),
+            Field::new("geometry", DataType::Binary, true),
+        ]));
+        let mut w =
+            ::parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), plain.clone(), None).unwrap();
+        w.write(&RecordBatch::try_new(plain, batch.columns().to_vec()).unwrap()).unwrap();
+        let geo = r#"{"version":"1.1.0","primary_column":"geometry","columns":{"geometry":{"encoding":"WKB","geometry_types":[]}}}"#;
+        w.append_key_value_metadata(::parquet::file::metadata::KeyValue::new("geo".into(), geo.to_string()));
+        w.close().unwrap();
+        let (hp, rp) = super::super::import(&path, &ImportOptions::default(), &Keep::All, &Progress::new()).unwrap();
+        assert_eq!(h.row, hp.row);
+        assert_eq!(r.rejects.len(), 3);
+        assert_eq!(r.rejects.len(), rp.rejects.len());
+        for (a, b) in r.rejects.iter().zip(&rp.rejects) {
+            assert_eq!((a.kind, a.row, &a.id), (b.kind, b.row, &b.id));
+            // `(row 3) is a LineString; …` here, `(row group 1, row 3) is a LineString; …` there.
+            let what = |m: &str| m.split_once(") ").map(|(_, w)| w.to_string()).unwrap();
+            assert_eq!(what(&a.message), what(&b.message));
+        }
+        assert_eq!(r.rejects[1].kind, crate::data::IssueKind::UnsupportedGeometry);
+        assert_eq!(
+            r.rejects[2].located(Path::new("<DataFrame>")),
+            "<DataFrame>: row 5: geometry \"geometry\" (row 5) is a Polygon; only Point geometries are households"
+        );
+    }
+
+    /// A `geoarrow.point` field (native, interleaved x and y) gives the points.
+    #[test]
+    fn a_geoarrow_point_field_gives_the_points() {
+        use arrow_array::FixedSizeListArray;
+        let item = Arc::new(Field::new("xy", DataType::Float64, false));
+        let xy = Float64Array::from(vec![-77.0, -12.0, -77.5, -12.5]);
+        let points = FixedSizeListArray::new(item.clone(), 2, Arc::new(xy), None);
+        let schema = Arc::new(Schema::new(vec![geoarrow_field(
+            "geom",
+            DataType::FixedSizeList(item, 2),
+            "geoarrow.point",
+            WGS84,
+        )]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(points)]).unwrap();
+        let (h, r) = import_table(schema, batch).unwrap();
+        assert_eq!(h.lon_deg, vec![-77.0, -77.5]);
+        assert_eq!(h.lat_deg, vec![-12.0, -12.5]);
+        assert_eq!(r.format, Format::Arrow { geometry: Some("geom".into()) });
+    }
+
+    /// A GeoDataFrame without a CRS (`{}`) is read as longitude and latitude, with a note; a
+    /// projected one is refused with what to do.
+    #[test]
+    fn a_geoarrow_crs_is_checked_as_geoparquet_s_is() {
+        let (schema, batch) = geoarrow_wkb_table("{}");
+        let (_, r) = import_table(schema, batch).unwrap();
+        assert!(
+            r.notes.iter().any(|n| n.contains("GeoArrow says the CRS of \"geometry\" is unknown")),
+            "{:?}",
+            r.notes
+        );
+        let utm = r#"{"crs": {"type": "ProjectedCRS", "name": "WGS 84 / UTM zone 18S", "id": {"authority": "EPSG", "code": 32718}}}"#;
+        let (schema, batch) = geoarrow_wkb_table(utm);
+        let e = import_table(schema, batch).err().unwrap().to_string();
+        assert_eq!(
+            e,
+            "<DataFrame>: geometry column \"geometry\" is in EPSG:32718 (WGS 84 / UTM zone 18S); needmap reads \
+             longitude and latitude (OGC:CRS84 / EPSG:4326): reproject it first (geopandas: gdf.to_crs(4326))"
+        );
+    }
+
+    /// A native GeoArrow column of polygons has no household in it: an error naming it.
+    #[test]
+    fn a_geoarrow_polygon_field_is_an_error() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("latitude", DataType::Float64, false),
+            Field::new("longitude", DataType::Float64, false),
+            geoarrow_field("outline", DataType::Utf8, "geoarrow.polygon", WGS84),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Float64Array::from(vec![-12.0])),
+                Arc::new(Float64Array::from(vec![-77.0])),
+                Arc::new(StringArray::from(vec!["x"])),
+            ],
+        )
+        .unwrap();
+        let e = import_table(schema, batch).err().unwrap().to_string();
+        assert!(
+            e.starts_with("<DataFrame>: geometry column \"outline\" is of GeoArrow type \"geoarrow.polygon\""),
+            "{e}"
+        );
     }
 
     /// The Lima sample read into Arrow batches from its own text (a column of numbers as

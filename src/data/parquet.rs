@@ -1,7 +1,9 @@
 //! Parquet and GeoParquet (1.0, 1.1). With GeoParquet's `geo` metadata, the primary geometry
 //! column gives the households: WKB points, or GeoArrow's native `point` encoding (a struct of
-//! `x`, `y` or an interleaved fixed-size list). Without it, the file is a table like a CSV and
-//! the coordinate columns are detected by name. Every other scalar column becomes a column of
+//! `x`, `y` or an interleaved fixed-size list). Without it, a field typed `geoarrow.wkb` or
+//! `geoarrow.point` (a GeoArrow extension type in the field's metadata, as geopandas' `to_arrow`
+//! writes) is the geometry column; without either, the file is a table like a CSV and the
+//! coordinate columns are detected by name. Every other scalar column becomes a column of
 //! text exactly as a CSV would hold it (numbers in their shortest exact form, nulls and NaN
 //! empty, dates in ISO 8601), so detection, checks and the import report are those of a CSV.
 //!
@@ -263,36 +265,92 @@ pub(super) fn geo_metadata(
             ));
         }
     };
-    // No `crs` key means OGC:CRS84; `null` means unknown; anything else must be longitude and
-    // latitude on WGS 84 (or a datum close enough for need mapping).
-    let note = match col.get("crs") {
-        None => None,
-        Some(serde_json::Value::Null) => Some(format!(
-            "GeoParquet says the CRS of {primary:?} is unknown; its coordinates are read as longitude and latitude"
-        )),
-        Some(crs) => {
-            let id = crs.get("id");
-            let authority = id.and_then(|i| i.get("authority")).and_then(|a| a.as_str()).unwrap_or("");
-            let code = id.and_then(|i| i.get("code")).map(|c| c.to_string().trim_matches('"').to_string());
-            let code = code.as_deref().unwrap_or("");
-            let lonlat = matches!((authority, code), ("OGC", "CRS84") | ("EPSG", "4326") | ("OGC", "CRS84h"))
-                || crs.as_str().is_some_and(|s| s.contains("CRS84") || s.contains("4326"));
-            if !lonlat {
-                let name = crs.get("name").and_then(|n| n.as_str()).unwrap_or("a projected CRS");
-                let named =
-                    if authority.is_empty() { name.to_string() } else { format!("{authority}:{code} ({name})") };
-                return Err(ImportError::file(
-                    path,
-                    format!(
-                        "geometry column {primary:?} is in {named}; needmap reads longitude and latitude \
-                         (OGC:CRS84 / EPSG:4326): reproject it first (geopandas: gdf.to_crs(4326))"
-                    ),
-                ));
-            }
-            None
+    // No `crs` key means OGC:CRS84 in GeoParquet.
+    let note = crs_note(path, &primary, col.get("crs"), "GeoParquet")?;
+    Ok(Some((primary, encoding, note)))
+}
+
+/// Checks that a geometry column's CRS (`crs`: PROJJSON, a string, `null` for unknown, or
+/// `None` when not given, which GeoParquet reads as OGC:CRS84) is longitude and latitude on
+/// WGS 84 (or a datum close enough for need mapping); a note when it is unknown. `who` names
+/// the metadata in the note (GeoParquet, GeoArrow).
+fn crs_note(
+    path: &Path,
+    column: &str,
+    crs: Option<&serde_json::Value>,
+    who: &str,
+) -> Result<Option<String>, ImportError> {
+    let Some(crs) = crs else { return Ok(None) };
+    if crs.is_null() {
+        return Ok(Some(format!(
+            "{who} says the CRS of {column:?} is unknown; its coordinates are read as longitude and latitude"
+        )));
+    }
+    let id = crs.get("id");
+    let authority = id.and_then(|i| i.get("authority")).and_then(|a| a.as_str()).unwrap_or("");
+    let code = id.and_then(|i| i.get("code")).map(|c| c.to_string().trim_matches('"').to_string());
+    let code = code.as_deref().unwrap_or("");
+    let lonlat = matches!((authority, code), ("OGC", "CRS84") | ("EPSG", "4326") | ("OGC", "CRS84h"))
+        || crs.as_str().is_some_and(|s| s.contains("CRS84") || s.contains("4326"));
+    if lonlat {
+        return Ok(None);
+    }
+    let name = crs.get("name").and_then(|n| n.as_str()).unwrap_or("a projected CRS");
+    let named = if authority.is_empty() { name.to_string() } else { format!("{authority}:{code} ({name})") };
+    Err(ImportError::file(
+        path,
+        format!(
+            "geometry column {column:?} is in {named}; needmap reads longitude and latitude (OGC:CRS84 / \
+             EPSG:4326): reproject it first (geopandas: gdf.to_crs(4326))"
+        ),
+    ))
+}
+
+/// The field key naming an Arrow extension type, and the one holding its metadata.
+const EXTENSION_NAME: &str = "ARROW:extension:name";
+const EXTENSION_METADATA: &str = "ARROW:extension:metadata";
+
+/// The geometry column a table without GeoParquet metadata marks by a GeoArrow extension
+/// type on its field (what `geopandas.GeoDataFrame.to_arrow` writes): the first field typed
+/// `geoarrow.wkb` (WKB, any geometry; points are households, others are rejected row by row)
+/// or `geoarrow.point` (native points), with its encoding and a note on its CRS. A native
+/// GeoArrow column of other geometries (`geoarrow.polygon`…) is an error: none of its rows is
+/// a household. `geoarrow.wkt` columns are text, read as a CSV's WKT column would be.
+fn geoarrow_field(
+    path: &Path,
+    schema: &arrow_schema::Schema,
+) -> Result<Option<(String, Encoding, Option<String>)>, ImportError> {
+    let found = schema.fields().iter().find_map(|f| {
+        let ext = f.metadata().get(EXTENSION_NAME)?;
+        (ext.starts_with("geoarrow.") && !ext.ends_with("wkt")).then_some((f, ext))
+    });
+    let Some((field, ext)) = found else { return Ok(None) };
+    let name = field.name();
+    let encoding = match ext.as_str() {
+        "geoarrow.wkb" => Encoding::Wkb,
+        "geoarrow.point" => Encoding::Native,
+        other => {
+            return Err(ImportError::file(
+                path,
+                format!(
+                    "geometry column {name:?} is of GeoArrow type {other:?}; households are points (geoarrow.wkb \
+                     or geoarrow.point; geopandas: gdf.to_arrow(geometry_encoding=\"WKB\"))"
+                ),
+            ));
         }
     };
-    Ok(Some((primary, encoding, note)))
+    // GeoArrow's metadata is JSON (empty or `{}` when there is none); no `crs` means unknown.
+    let meta = field.metadata().get(EXTENSION_METADATA).map(String::as_str).unwrap_or("").trim();
+    let meta: serde_json::Value = if meta.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(meta).map_err(|e| {
+            ImportError::file(path, format!("geometry column {name:?} has GeoArrow metadata that is not JSON ({e})"))
+        })?
+    };
+    let crs = meta.get("crs").unwrap_or(&serde_json::Value::Null);
+    let note = crs_note(path, name, Some(crs), "GeoArrow")?;
+    Ok(Some((name.clone(), encoding, note)))
 }
 
 /// Runs `f`, turning a panic inside the Parquet library (it has panicked on damaged files,
@@ -326,7 +384,8 @@ fn guarded<T>(path: &Path, f: impl FnOnce() -> Result<T, ImportError>) -> Result
 
 /// A table's fields sorted out (Parquet files and Arrow tables alike).
 pub(super) struct Fields {
-    /// The geometry column named by the `geo` metadata: position, name, encoding.
+    /// The geometry column named by the `geo` metadata, else marked by its GeoArrow
+    /// extension type: position, name, encoding.
     pub geometry: Option<(usize, String, Encoding)>,
     /// The positions of the columns read as values, in order.
     pub scalar: Vec<usize>,
@@ -334,14 +393,18 @@ pub(super) struct Fields {
     pub notes: Vec<String>,
 }
 
-/// Sorts `schema`'s fields into the geometry column that the GeoParquet metadata `geo`
-/// names, the scalar columns, and the nested ones (not read; a note names them).
+/// Sorts `schema`'s fields into the geometry column (the one the GeoParquet metadata `geo`
+/// names, else the first with a GeoArrow extension type, see [`geoarrow_field`]), the scalar
+/// columns, and the nested ones (not read; a note names them).
 pub(super) fn sort_fields(
     path: &Path,
     schema: &arrow_schema::Schema,
     geo: Option<&str>,
 ) -> Result<Fields, ImportError> {
-    let geometry = geo_metadata(path, geo)?;
+    let geometry = match geo_metadata(path, geo)? {
+        Some(g) => Some(g),
+        None => geoarrow_field(path, schema)?,
+    };
     let mut notes = Vec::new();
     let mut scalar_cols = Vec::new();
     let mut skipped = Vec::new();
