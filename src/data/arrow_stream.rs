@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use arrow_array::{RecordBatch, RecordBatchReader};
 
 use super::parquet::{self, Encoding, NumberTally};
-use super::{Format, Households, ImportError, ImportOptions, ImportReport, Keep, Rec, Source, Tuning};
+use super::{Format, Households, ImportError, ImportOptions, ImportReport, Keep, NumKind, Rec, Source, Tuning};
 use crate::progress::Progress;
 
 /// Rows turned into records at a time: a DataFrame's table is often one batch of all rows.
@@ -50,6 +50,10 @@ pub(crate) struct ArrowStreamSource {
     tallies: Vec<Option<NumberTally>>,
     /// Every row was turned into a record (the tallies count them all).
     complete: bool,
+    /// Per header: how its values can come as numbers.
+    kinds: Vec<Option<NumKind>>,
+    /// Per header, once the import said: whether its values go in [`Rec::nums`].
+    plan: Vec<Option<NumKind>>,
 }
 
 impl ArrowStreamSource {
@@ -69,12 +73,15 @@ impl ArrowStreamSource {
         }
         let bytes: u64 = batches.iter().map(|b| b.get_array_memory_size() as u64).sum::<u64>().max(total).max(1);
         let headers: Vec<String> = scalar.iter().map(|&i| schema.field(i).name().clone()).collect();
+        let kinds = scalar.iter().map(|&i| parquet::num_kind(schema.field(i).data_type())).collect();
         let cols = scalar;
         Ok(Self {
             name: name.to_path_buf(),
             headers: super::csv::unique_headers(headers.into_iter()),
             tallies: vec![None; cols.len()],
             complete: false,
+            kinds,
+            plan: Vec::new(),
             cols,
             geometry,
             batches,
@@ -119,8 +126,12 @@ impl ArrowStreamSource {
             self.made += 1;
             rec.row = self.made as u32;
             rec.line = 0;
-            for c in &cells {
-                c.write(r, &mut rec.text);
+            for (k, c) in cells.iter().enumerate() {
+                if self.plan.get(k).is_some_and(Option::is_some) {
+                    rec.nums.push(c.num(r));
+                } else {
+                    c.write(r, &mut rec.text);
+                }
                 rec.ends.push(rec.text.len());
             }
             if let Some((array, name, enc)) = &geometry {
@@ -158,6 +169,13 @@ impl Source for ArrowStreamSource {
     }
     fn notes(&self) -> Vec<String> {
         self.notes.clone()
+    }
+    fn records(&self) -> Option<u64> {
+        Some(self.total)
+    }
+    fn typed_columns(&mut self, may: &[bool]) -> Vec<Option<NumKind>> {
+        self.plan = self.kinds.iter().zip(may).map(|(k, &may)| k.filter(|_| may)).collect();
+        self.plan.clone()
     }
     fn number_tallies(&mut self) -> Vec<Option<NumberTally>> {
         if !self.complete {

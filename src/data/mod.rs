@@ -256,13 +256,12 @@ impl Typed {
             (Typed::Float(f), _) => f.push(f64::NAN),
             (Typed::Int { values, null }, v) => {
                 let missing = !matches!(v, Num::Int(_));
-                if missing && null.is_empty() {
+                // The flags start with the first missing value (its own among them).
+                if missing || !null.is_empty() {
                     null.resize(values.len(), false);
-                }
-                values.push(if let Num::Int(x) = v { x } else { 0 });
-                if !null.is_empty() {
                     null.push(missing);
                 }
+                values.push(if let Num::Int(x) = v { x } else { 0 });
             }
         }
     }
