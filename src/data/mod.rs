@@ -208,7 +208,64 @@ pub enum Typed {
     /// NaN where empty.
     Float(Vec<f64>),
     /// `null` is empty when no value is missing, else one flag per household.
-    Int { values: Vec<i64>, null: Vec<bool> },
+    Int { values: Ints, null: Vec<bool> },
+}
+
+/// Integers, 4 bytes each while they fit (counts, codes, yes/no: most columns), else 8.
+#[derive(Debug, Clone)]
+pub enum Ints {
+    Narrow(Vec<i32>),
+    Wide(Vec<i64>),
+}
+
+impl Ints {
+    #[inline]
+    pub fn get(&self, i: usize) -> i64 {
+        match self {
+            Ints::Narrow(v) => i64::from(v[i]),
+            Ints::Wide(v) => v[i],
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Ints::Narrow(v) => v.len(),
+            Ints::Wide(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn push(&mut self, x: i64) {
+        match self {
+            Ints::Wide(v) => v.push(x),
+            Ints::Narrow(v) => match i32::try_from(x) {
+                Ok(x) => v.push(x),
+                Err(_) => {
+                    let mut wide: Vec<i64> = Vec::with_capacity(v.capacity().max(v.len() + 1));
+                    wide.extend(v.iter().map(|&x| i64::from(x)));
+                    wide.push(x);
+                    *self = Ints::Wide(wide);
+                }
+            },
+        }
+    }
+
+    fn reserve(&mut self, n: usize) {
+        match self {
+            Ints::Narrow(v) => v.reserve(n),
+            Ints::Wide(v) => v.reserve(n),
+        }
+    }
+
+    fn shrink_to_fit(&mut self) {
+        match self {
+            Ints::Narrow(v) => v.shrink_to_fit(),
+            Ints::Wide(v) => v.shrink_to_fit(),
+        }
+    }
 }
 
 impl Typed {
@@ -224,7 +281,7 @@ impl Typed {
     pub fn get(&self, i: usize) -> Option<f64> {
         match self {
             Typed::Float(v) => Some(v[i]).filter(|v| !v.is_nan()),
-            Typed::Int { values, null } => (null.is_empty() || !null[i]).then(|| values[i] as f64),
+            Typed::Int { values, null } => (null.is_empty() || !null[i]).then(|| values.get(i) as f64),
         }
     }
 
@@ -233,7 +290,7 @@ impl Typed {
     pub fn int(&self, i: usize) -> Option<i64> {
         match self {
             Typed::Float(_) => None,
-            Typed::Int { values, null } => (null.is_empty() || !null[i]).then(|| values[i]),
+            Typed::Int { values, null } => (null.is_empty() || !null[i]).then(|| values.get(i)),
         }
     }
 
@@ -244,7 +301,7 @@ impl Typed {
             Typed::Float(v) => parquet::push_float(v[i], out),
             Typed::Int { values, null } => {
                 if null.is_empty() || !null[i] {
-                    out.push_str(itoa::Buffer::new().format(values[i]));
+                    out.push_str(itoa::Buffer::new().format(values.get(i)));
                 }
             }
         }
@@ -277,7 +334,10 @@ impl Typed {
         match self {
             Typed::Float(v) => keep(v, drop),
             Typed::Int { values, null } => {
-                keep(values, drop);
+                match values {
+                    Ints::Narrow(v) => keep(v, drop),
+                    Ints::Wide(v) => keep(v, drop),
+                }
                 if !null.is_empty() {
                     keep(null, drop);
                 }
@@ -346,7 +406,7 @@ impl Cells {
                     cells.typed.push(TypedColumn {
                         values: match kind {
                             NumKind::Float => Typed::Float(Vec::new()),
-                            NumKind::Int => Typed::Int { values: Vec::new(), null: Vec::new() },
+                            NumKind::Int => Typed::Int { values: Ints::Narrow(Vec::new()), null: Vec::new() },
                         },
                         text: std::sync::OnceLock::new(),
                     });

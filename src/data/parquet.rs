@@ -1248,7 +1248,7 @@ mod typed_tests {
     };
     use arrow_schema::{Field, Schema};
 
-    use super::super::{ImportOptions, Keep, Tuning, Typed, import_tuned};
+    use super::super::{ImportOptions, Ints, Keep, Tuning, Typed, import_tuned};
     use crate::progress::Progress;
 
     /// Columns of every numeric type with nulls, NaN, `-0`, infinities, huge and whole floats
@@ -1292,7 +1292,8 @@ mod typed_tests {
             Arc::new(Float64Array::from_iter_values((0..n).map(|_| -12.0 - (next() % 1000) as f64 * 1e-4))),
         ));
         cols.push(("size", Arc::new(Int32Array::from_iter((0..n).map(|i| (i % 11 != 0).then_some((i % 9) as i32))))));
-        cols.push(("code", Arc::new(Int64Array::from_iter_values((0..n).map(|i| (next() as i64) >> (i % 64))))));
+        // Small first (4 bytes a value), then past 32 bits (8).
+        cols.push(("code", Arc::new(Int64Array::from_iter_values((0..n).map(|i| (next() as i64) >> (63 - i % 64))))));
         cols.push(("water", Arc::new(Int8Array::from_iter_values((0..n).map(|i| (i % 2) as i8)))));
         cols.push(("big", Arc::new(UInt32Array::from_iter_values((0..n).map(|_| next() as u32)))));
         // u64 may not fit an i64: text.
@@ -1342,6 +1343,12 @@ mod typed_tests {
         assert!(matches!(typed.cells.typed(income), Some(Typed::Float(_))));
         assert!(typed.text(0, income).is_empty(), "null is empty");
         let size = typed.column("size").unwrap();
-        assert!(matches!(typed.cells.typed(size), Some(Typed::Int { null, .. }) if !null.is_empty()));
+        let narrow_with_nulls = matches!(
+            typed.cells.typed(size),
+            Some(Typed::Int { values: Ints::Narrow(_), null }) if !null.is_empty()
+        );
+        assert!(narrow_with_nulls);
+        let code = typed.column("code").unwrap();
+        assert!(matches!(typed.cells.typed(code), Some(Typed::Int { values: Ints::Wide(_), .. })), "widened");
     }
 }
