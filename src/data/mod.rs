@@ -324,13 +324,6 @@ impl Typed {
     }
 
     fn retain(&mut self, drop: &[bool]) {
-        fn keep<T: Copy>(v: &mut Vec<T>, drop: &[bool]) {
-            let mut i = 0;
-            v.retain(|_| {
-                i += 1;
-                !drop[i - 1]
-            });
-        }
         match self {
             Typed::Float(v) => keep(v, drop),
             Typed::Int { values, null } => {
@@ -584,6 +577,15 @@ impl Cells {
     }
 }
 
+/// Keeps the items of `v` whose `drop` is false.
+fn keep<T>(v: &mut Vec<T>, drop: &[bool]) {
+    let mut i = 0;
+    v.retain(|_| {
+        i += 1;
+        !drop[i - 1]
+    });
+}
+
 /// Accepted households, in input order. Columns are parallel vectors.
 #[derive(Debug, Clone, Default)]
 pub struct Households {
@@ -675,13 +677,6 @@ impl Households {
 
     /// Keeps the households whose `drop` is false.
     fn retain(&mut self, drop: &[bool]) {
-        fn keep<T: Copy>(v: &mut Vec<T>, drop: &[bool]) {
-            let mut i = 0;
-            v.retain(|_| {
-                i += 1;
-                !drop[i - 1]
-            });
-        }
         keep(&mut self.row, drop);
         keep(&mut self.line, drop);
         keep(&mut self.lat_deg, drop);

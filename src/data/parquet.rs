@@ -1011,10 +1011,13 @@ pub(super) fn point(a: &ArrayRef, i: usize, enc: Encoding) -> Geometry {
             Err((IssueKind::UnsupportedGeometry, format!("is stored as {t}, which needmap does not read as points")))
         }
     }?;
-    if xy.0.is_nan() && xy.1.is_nan() {
-        return Err((IssueKind::MissingGeometry, "is an empty point".to_string()));
+    match (xy.0.is_nan(), xy.1.is_nan()) {
+        (true, true) => Err((IssueKind::MissingGeometry, "is an empty point".to_string())),
+        // One coordinate missing (a NaN latitude through geopandas' `points_from_xy`).
+        (_, true) => Err((IssueKind::MissingCoordinate, "has no latitude (its y is NaN)".to_string())),
+        (true, _) => Err((IssueKind::MissingCoordinate, "has no longitude (its x is NaN)".to_string())),
+        _ => Ok(xy),
     }
-    Ok(xy)
 }
 
 /// The coordinates of a WKB (ISO or EWKB) point.
@@ -1081,6 +1084,27 @@ mod tests {
         line.extend(2u32.to_le_bytes());
         assert_eq!(wkb_point(&line).unwrap_err().0, IssueKind::UnsupportedGeometry);
         assert_eq!(wkb_point(&le[..12]).unwrap_err().0, IssueKind::MissingCoordinate);
+    }
+
+    /// A point with one NaN coordinate (geopandas' `points_from_xy` with a NaN latitude) is a
+    /// missing coordinate, not one out of range; two NaNs are an empty point.
+    #[test]
+    fn a_point_missing_one_coordinate_is_missing_not_out_of_range() {
+        let wkb = |x: f64, y: f64| {
+            let mut b = vec![1u8];
+            b.extend(1u32.to_le_bytes());
+            b.extend(x.to_le_bytes());
+            b.extend(y.to_le_bytes());
+            b
+        };
+        let rows = [wkb(-77.0, f64::NAN), wkb(f64::NAN, -12.0), wkb(f64::NAN, f64::NAN), wkb(-77.0, -12.0)];
+        let a: ArrayRef = std::sync::Arc::new(arrow_array::BinaryArray::from_iter_values(rows.iter()));
+        let got: Vec<Geometry> = (0..rows.len()).map(|i| point(&a, i, Encoding::Wkb)).collect();
+        let missing = |why: &str| Err((IssueKind::MissingCoordinate, why.to_string()));
+        assert_eq!(got[0], missing("has no latitude (its y is NaN)"));
+        assert_eq!(got[1], missing("has no longitude (its x is NaN)"));
+        assert_eq!(got[2], Err((IssueKind::MissingGeometry, "is an empty point".to_string())));
+        assert_eq!(got[3], Ok((-77.0, -12.0)));
     }
 }
 
