@@ -122,18 +122,8 @@ impl ArrowStreamSource {
         self.current.truncate(rows);
         self.current.resize_with(rows, Rec::default);
         for (r, rec) in self.current.iter_mut().enumerate() {
-            rec.clear();
             self.made += 1;
-            rec.row = self.made as u32;
-            rec.line = 0;
-            for (k, c) in cells.iter().enumerate() {
-                if self.plan.get(k).is_some_and(Option::is_some) {
-                    rec.nums.push(c.num(r));
-                } else {
-                    c.write(r, &mut rec.text);
-                }
-                rec.ends.push(rec.text.len());
-            }
+            parquet::fill_record(rec, self.made as u32, &cells, &self.plan, r);
             if let Some((array, name, enc)) = &geometry {
                 let row = self.made;
                 rec.geometry = Some(

@@ -666,18 +666,8 @@ impl Decoder {
         spare.truncate(rows);
         spare.resize_with(rows, Rec::default);
         for (r, rec) in spare.iter_mut().enumerate() {
-            rec.clear();
             *row += 1;
-            rec.row = *row as u32;
-            rec.line = 0;
-            for (k, c) in cells.iter().enumerate() {
-                if self.kinds.get(k).is_some_and(Option::is_some) {
-                    rec.nums.push(c.num(r));
-                } else {
-                    c.write(r, &mut rec.text);
-                }
-                rec.ends.push(rec.text.len());
-            }
+            fill_record(rec, *row as u32, &cells, &self.kinds, r);
             if let Some((array, name, enc)) = &geometry {
                 rec.geometry = Some(point(array, r, *enc).map_err(|(kind, why)| {
                     let (g, gr) = self.place(*row);
@@ -975,6 +965,22 @@ impl<'a> Cell<'a> {
                 }
             }
         }
+    }
+}
+
+/// `rec` made record number `row` (1-based, no line) from row `r` of a batch's `cells`: the
+/// columns `kinds` gives a kind as numbers, the others as text.
+pub(super) fn fill_record(rec: &mut Rec, row: u32, cells: &[Cell], kinds: &[Option<NumKind>], r: usize) {
+    rec.clear();
+    rec.row = row;
+    rec.line = 0;
+    for (k, c) in cells.iter().enumerate() {
+        if kinds.get(k).is_some_and(Option::is_some) {
+            rec.nums.push(c.num(r));
+        } else {
+            c.write(r, &mut rec.text);
+        }
+        rec.ends.push(rec.text.len());
     }
 }
 
