@@ -307,13 +307,7 @@ mod tests {
 
     #[test]
     fn a_wkb_geometry_named_by_geo_metadata_gives_the_points() {
-        let wkb = |x: f64, y: f64| {
-            let mut b = vec![1u8];
-            b.extend(1u32.to_le_bytes());
-            b.extend(x.to_le_bytes());
-            b.extend(y.to_le_bytes());
-            b
-        };
+        let wkb = parquet::wkb_point_le;
         let mut line = vec![1u8];
         line.extend(2u32.to_le_bytes());
         let geoms: Vec<Option<Vec<u8>>> =

@@ -698,7 +698,9 @@ impl Source for ParquetSource {
                 return Ok(false);
             }
             // Records past the sample are needed before a plan: they all come as text.
-            self.send_plan(&vec![None; self.kinds.len()]);
+            if !self.plans.is_empty() {
+                self.send_plan(&vec![None; self.kinds.len()]);
+            }
             let lane = self.group % self.lanes.len();
             match self.lanes[lane].batches.recv() {
                 Ok(Ok(recs)) => {
@@ -984,6 +986,16 @@ pub(super) fn fill_record(rec: &mut Rec, row: u32, cells: &[Cell], kinds: &[Opti
     }
 }
 
+/// A little-endian WKB point, for tests.
+#[cfg(test)]
+pub(super) fn wkb_point_le(x: f64, y: f64) -> Vec<u8> {
+    let mut b = vec![1u8];
+    b.extend(1u32.to_le_bytes());
+    b.extend(x.to_le_bytes());
+    b.extend(y.to_le_bytes());
+    b
+}
+
 /// The (lon, lat) of row `i` of a geometry column, or why it has none.
 pub(super) fn point(a: &ArrayRef, i: usize, enc: Encoding) -> Geometry {
     if a.is_null(i) {
@@ -1096,13 +1108,7 @@ mod tests {
     /// missing coordinate, not one out of range; two NaNs are an empty point.
     #[test]
     fn a_point_missing_one_coordinate_is_missing_not_out_of_range() {
-        let wkb = |x: f64, y: f64| {
-            let mut b = vec![1u8];
-            b.extend(1u32.to_le_bytes());
-            b.extend(x.to_le_bytes());
-            b.extend(y.to_le_bytes());
-            b
-        };
+        let wkb = wkb_point_le;
         let rows = [wkb(-77.0, f64::NAN), wkb(f64::NAN, -12.0), wkb(f64::NAN, f64::NAN), wkb(-77.0, -12.0)];
         let a: ArrayRef = std::sync::Arc::new(arrow_array::BinaryArray::from_iter_values(rows.iter()));
         let got: Vec<Geometry> = (0..rows.len()).map(|i| point(&a, i, Encoding::Wkb)).collect();
@@ -1301,11 +1307,7 @@ mod typed_tests {
         let wkb: Vec<Vec<u8>> = (0..n)
             .map(|i| {
                 let (lon, lat) = (-77.0 + (next() % 10_000) as f64 * 1e-5, -12.0 - (next() % 10_000) as f64 * 1e-5);
-                let lat = if i == 1234 { 123.0 } else { lat };
-                let mut b = vec![1u8, 1, 0, 0, 0];
-                b.extend(lon.to_le_bytes());
-                b.extend(lat.to_le_bytes());
-                b
+                super::wkb_point_le(lon, if i == 1234 { 123.0 } else { lat })
             })
             .collect();
         cols.push(("geometry", Arc::new(BinaryArray::from_iter_values(wkb.iter()))));
